@@ -1,0 +1,61 @@
+"The offline docs build produces a site whose pages, API docs and figures load in headless Chromium."
+import functools, http.server, os, shutil, subprocess, sys, threading
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+# CI installs Debian's chromium and sets CLEF_NB_REQUIRE_BROWSER=1, so there the browser check cannot be skipped
+needs_browser = pytest.mark.skipif(not CHROMIUM and not os.environ.get('CLEF_NB_REQUIRE_BROWSER'), reason='chromium not installed')
+
+
+@pytest.fixture(scope='module')
+def site():
+    "Build the site from the index and the signal-layer notebooks, and serve it on localhost."
+    nbs = [ROOT/'nbs'/n for n in ('index.ipynb', '01_io.ipynb', '02_signal.ipynb')]
+    subprocess.run([sys.executable, str(ROOT/'docs'/'build.py'), *map(str, nbs)], check=True, cwd=ROOT)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args): pass
+    handler = functools.partial(Quiet, directory=str(ROOT/'_site'))
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f'http://127.0.0.1:{srv.server_address[1]}'
+    srv.shutdown()
+
+
+def test_site_files(site):
+    for page in ('index.html', 'io.html', 'signal.html', 'search.html'):
+        assert (ROOT/'_site'/page).is_file(), page
+
+
+@needs_browser
+def test_pages_in_chromium(site):
+    from playwright.sync_api import sync_playwright
+    flags = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+             '--disable-component-update', '--disable-sync']
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
+        page = b.new_page()
+        page.goto(f'{site}/index.html', wait_until='load')
+        assert 'clef_nb' in page.title()
+        assert page.locator('h1').first.inner_text().strip().startswith('clef_nb')
+        assert page.get_by_text('Reading ECGs').count() >= 1  # the navigation links to the io page
+        page.goto(f'{site}/io.html', wait_until='load')
+        assert page.locator('h1').first.inner_text().strip().startswith('Reading ECGs')
+        body = page.locator('body').inner_text()
+        for api in ('read_ecg', 'canonical_lead', 'parse_comments', 'read_batch', 'ECG.plot'):
+            assert page.locator('p.rubric, h3, h4', has_text=api).count() >= 1, f'no API documentation for {api}'
+        assert 'Read a WFDB record into an `ECG`' in body or 'Read a WFDB record into an ECG' in body
+        imgs = page.locator('img')
+        assert imgs.count() >= 1
+        widths = [imgs.nth(i).evaluate('i => i.complete && i.naturalWidth') for i in range(imgs.count())]
+        assert all(w and w > 100 for w in widths), widths  # every figure actually loaded
+        page.goto(f'{site}/signal.html', wait_until='load')
+        assert page.locator('p.rubric, h3, h4', has_text='rpeaks').count() >= 1 and page.locator('img').count() >= 2
+        b.close()
+
+
+def test_readme_is_generated_from_index(tmp_path):
+    "README.md is nbs/index.ipynb rendered; edit the notebook and run `python docs/build.py --readme`."
+    subprocess.run([sys.executable, str(ROOT/'docs'/'build.py'), '--readme', str(tmp_path/'README.md')], check=True, cwd=ROOT)
+    assert (tmp_path/'README.md').read_text() == (ROOT/'README.md').read_text(), 'README.md is stale: run python docs/build.py --readme'
