@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 import pytest
-from nbdev.test import test_nb
+from nbdev.test import test_nb as run_nb
 from nbdev.config import get_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,5 +13,5 @@ FLAGS = get_config(path=ROOT).get('tst_flags', '').split()
 @pytest.mark.parametrize('nb', NBS, ids=[p.stem for p in NBS])
 def test_notebook(nb, capsys):
     os.environ.setdefault('MPLBACKEND', 'Agg')
-    ok, secs = test_nb(nb, skip_flags=FLAGS, basepath=ROOT)
+    ok, secs = run_nb(nb, skip_flags=FLAGS, basepath=ROOT)
     assert ok, f'{nb.name} failed (traceback above)'
