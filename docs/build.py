@@ -119,6 +119,7 @@ def sphinx(pages):
     idx.write_text(json.dumps(nb))
     if SITE.exists(): shutil.rmtree(SITE)
     subprocess.run([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', str(PROC), str(SITE)], check=True)
+    shutil.rmtree(SITE.parent/'jupyter_execute', ignore_errors=True)  # MyST-NB's scratch copy, beside the output
 
 
 def main():

@@ -1,5 +1,5 @@
 "The README's main job runs under papermill on a fresh checkout and writes its executed notebook."
-import json, re, subprocess, sys
+import json, os, re, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,8 +16,9 @@ def test_main_job_runs_under_papermill(tmp_path):
     assert job[0] == 'papermill' and '--cwd' in job, cmd
     nb_in = job[job.index('--cwd') + 2]
     out = tmp_path/'job.ipynb'
+    env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}  # let the kernel use its inline backend, as a user's would
     subprocess.run([sys.executable, '-m', 'papermill', '--cwd', str(ROOT/'nbs'), str(ROOT/nb_in), str(out), '--log-level', 'WARNING'],
-                   check=True, cwd=ROOT)
+                   check=True, cwd=ROOT, env=env)
     nb = json.loads(out.read_text())
     errors = [o for c in nb['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'error']
     assert not errors and nb['metadata']['papermill']['exception'] in (None, False)
