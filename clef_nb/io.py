@@ -7,7 +7,7 @@ __all__ = ['LEADS12', 'log', 'canonical_lead', 'ECGError', 'RecordNotFound', 'He
            'SamplingRateError', 'LeadError', 'QualityError', 'TooShortError', 'ECG', 'parse_comments', 'read_ecg',
            'read_batch']
 
-# %% ../nbs/01_io.ipynb #8248f2b7
+# %% ../nbs/01_io.ipynb #c743414b
 import logging, math, re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-# %% ../nbs/01_io.ipynb #b868d367
+# %% ../nbs/01_io.ipynb #7e6a01d7
 LEADS12 = ('I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')
 _ALIASES = {l.lower(): l for l in LEADS12}
 
@@ -27,7 +27,7 @@ def canonical_lead(
     key = re.sub(r'^lead[\s_-]*', '', name.strip(), flags=re.I).replace(' ', '').lower()
     return _ALIASES.get(key, name.strip())
 
-# %% ../nbs/01_io.ipynb #9f8c0093
+# %% ../nbs/01_io.ipynb #52e7b322
 class ECGError(Exception):
     "A record that cannot be read or used; the message starts with the record."
     def __init__(self,
@@ -44,7 +44,7 @@ class LeadError(ECGError): "Duplicate lead names, or a requested lead the record
 class QualityError(ECGError): "A lead is unusable: all or mostly NaN, or flat."
 class TooShortError(ECGError): "The record is shorter than the requested length and padding is off."
 
-# %% ../nbs/01_io.ipynb #6fa0e84e
+# %% ../nbs/01_io.ipynb #4a015a78
 @dataclass
 class ECG:
     "One ECG: a float32 signal in mV, its sampling rate, lead names and metadata."
@@ -62,7 +62,7 @@ class ECG:
         who = ', '.join(f'{k} {self.meta[k]:g}' if k == 'age' else f'{k} {self.meta[k]}' for k in ('age', 'sex') if self.meta.get(k) is not None)
         return f"ECG({self.record_id!r}: {len(self.leads)} leads × {self.signal.shape[-1]} samples at {self.fs:g} Hz = {self.seconds:.1f} s{'; ' + who if who else ''})"
 
-# %% ../nbs/01_io.ipynb #2f2fa487
+# %% ../nbs/01_io.ipynb #535833ca
 @patch
 def lead(self:ECG,
          name:str, # a lead name in any spelling
@@ -72,7 +72,7 @@ def lead(self:ECG,
     if key not in self.leads: raise LeadError(self.record_id, f"no lead {name!r}; it has {', '.join(self.leads)}")
     return self.signal[self.leads.index(key)]
 
-# %% ../nbs/01_io.ipynb #f7bc8779
+# %% ../nbs/01_io.ipynb #ce737cf2
 def _kv_pairs(line):
     "Split one comment line into (key, value) pairs; `<key>: value` may repeat within a line."
     if '<' in line:
@@ -91,7 +91,7 @@ def _norm_value(key, v):
     if key == 'dx': return [c.strip() for c in v.split(',') if c.strip()]
     return v
 
-# %% ../nbs/01_io.ipynb #170831c7
+# %% ../nbs/01_io.ipynb #07b7edc8
 def parse_comments(
     comments:list, # a WFDB header's comment lines, without the leading `#`
 )->dict: # `age` (float), `sex` (`M`/`F`/None), `dx` (list of codes) and other fields, keys lower-cased
@@ -104,7 +104,7 @@ def parse_comments(
             meta.setdefault(key, _norm_value(key, v))
     return meta
 
-# %% ../nbs/01_io.ipynb #627f6a98
+# %% ../nbs/01_io.ipynb #f834bfb4
 _NUM = r'[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?'
 _SIG_LINE = re.compile(rf'^\S+\s+\d+(x\d+)?(:\d+)?(\+\d+)?(\s+{_NUM}(\(-?\d+\))?(/\S+)?(\s+-?\d+(\s+-?\d+(\s+-?\d+(\s+-?\d+(\s+-?\d+)?)?)?)?)?)?(\s+.*)?$')
 
@@ -122,7 +122,7 @@ def _check_header_text(text, rec):
     for j, l in sigs:
         if not _SIG_LINE.match(l): raise HeaderError(rec, f'line {j}: cannot parse signal line {l!r}')
 
-# %% ../nbs/01_io.ipynb #7235637d
+# %% ../nbs/01_io.ipynb #d75771e2
 _BYTES = {'8': 1, '16': 2, '24': 3, '32': 4, '61': 2, '80': 1, '160': 2, '212': 1.5, '310': 4/3, '311': 4/3}
 
 def _check_signal_files(h, rec):
@@ -139,7 +139,7 @@ def _check_signal_files(h, rec):
         size = p.stat().st_size
         if size < need: raise SignalFileError(rec, f"signal file {fname!r} holds {size} bytes but the header's {h.sig_len} samples × {f['n']} channels need {need} (truncated?)")
 
-# %% ../nbs/01_io.ipynb #a1f840cd
+# %% ../nbs/01_io.ipynb #e305ec12
 _UNITS = {'mv': 1.0, 'uv': 1e-3, 'μv': 1e-3, 'µv': 1e-3, 'v': 1e3, '': 1.0}
 
 def _record_path(path):
@@ -158,7 +158,7 @@ def _read_header(rec):
     try: return wfdb.rdheader(str(rec))
     except Exception as e: raise HeaderError(rec, f'wfdb cannot parse the header ({type(e).__name__}: {e})') from e
 
-# %% ../nbs/01_io.ipynb #bafe28ca
+# %% ../nbs/01_io.ipynb #b6a57a77
 def _pick_leads(names, leads, rec):
     "Indices of `leads` in `names` (all when `leads` is None)."
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -175,24 +175,35 @@ def _unit_scale(units, names, rec):
     if bad: raise HeaderError(rec, f'unknown signal units {bad}; expected mV, uV or V')
     return np.array([_UNITS[(u or '').strip().lower()] for u in units], np.float32)
 
-# %% ../nbs/01_io.ipynb #dea41cd9
+# %% ../nbs/01_io.ipynb #f8990bdf
+def _window(h, start, seconds, rec):
+    "Sample range `(from, to)` of a window of `seconds` starting `start` s into a record with header `h`."
+    if start is None and seconds is None: return 0, None
+    a = round((start or 0) * h.fs)
+    b = h.sig_len if seconds is None else a + round(seconds * h.fs)
+    if a < 0 or (h.sig_len and a >= h.sig_len): raise TooShortError(rec, f'window starts at {start} s but the record is {h.sig_len / h.fs:.1f} s long')
+    return a, min(b, h.sig_len) if h.sig_len else b
+
 def read_ecg(
     path, # record path, with or without `.hea`/`.dat`/`.mat`
     leads=None, # lead names to return, in this order (any spelling); None for all channels
+    start:float=None, # read from this many seconds into the record (for windows of long recordings)
+    seconds:float=None, # read at most this many seconds; None reads to the end
 )->ECG: # float32 signal `(leads, samples)` in mV
-    "Read a WFDB record into an `ECG` with canonical lead names and parsed header metadata."
+    "Read a WFDB record (or a window of it) into an `ECG` with canonical lead names and parsed header metadata."
     rec = _record_path(path)
     h = _read_header(rec)
     names = [canonical_lead(n) for n in h.sig_name]
     idx = _pick_leads(names, leads, rec)
     _check_signal_files(h, rec)
     scale = _unit_scale(h.units, h.sig_name, rec)
-    try: r = wfdb.rdrecord(str(rec), physical=True, return_res=32)
+    a, b = _window(h, start, seconds, rec)
+    try: r = wfdb.rdrecord(str(rec), sampfrom=a, sampto=b, physical=True, return_res=32)
     except Exception as e: raise SignalFileError(rec, f'wfdb cannot read the signal ({type(e).__name__}: {e})') from e
     x = (r.p_signal.T[idx] * scale[idx, None]).astype(np.float32)
     return ECG(np.ascontiguousarray(x), float(h.fs), [names[i] for i in idx], rec.name, parse_comments(h.comments))
 
-# %% ../nbs/01_io.ipynb #e7c8ff6c
+# %% ../nbs/01_io.ipynb #a68af392
 @patch
 def plot(self:ECG,
          seconds:float=None, # how much to show from the start; None for all
@@ -218,7 +229,7 @@ def plot(self:ECG,
     fig.suptitle(title or self.record_id); fig.tight_layout()
     return fig
 
-# %% ../nbs/01_io.ipynb #ebbb9624
+# %% ../nbs/01_io.ipynb #3572be25
 log = logging.getLogger('clef_nb')
 
 def read_batch(

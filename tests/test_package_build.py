@@ -20,6 +20,8 @@ def test_wheel_contains_and_imports_everything(tmp_path):
     assert 'clef_nb.io' in mods and 'clef_nb.signal' in mods
     missing = [m for m in mods if m.replace('.', '/') + '.py' not in names and m.replace('.', '/') + '/__init__.py' not in names]
     assert not missing, f'modules missing from the wheel: {missing}'
+    data = [str(p.relative_to(ROOT)) for p in (ROOT/'clef_nb'/'data').rglob('*') if p.is_file()]
+    assert data and not [f for f in data if f not in names], 'package data missing from the wheel'
     subpkgs = [p.parent for p in (ROOT/'clef_nb').rglob('__init__.py')]
     assert all(str(p.relative_to(ROOT)) + '/__init__.py' in names for p in subpkgs)
     # install the wheel alone into a folder and import every module from there, outside the source tree
