@@ -6,7 +6,7 @@
 __all__ = ['BEAT_SYMBOLS', 'interp_nans', 'resample', 'bandpass', 'notch', 'fit_length', 'clip_fraction', 'is_flat', 'preprocess',
            'rpeaks', 'match_beats', 'hrv', 'plot_preprocessing']
 
-# %% ../nbs/02_signal.ipynb #54d7a4a3
+# %% ../nbs/02_signal.ipynb #7875dcbe
 import math
 from fractions import Fraction
 import numpy as np
@@ -15,7 +15,7 @@ from scipy import signal as ss
 from scipy.ndimage import maximum_filter1d
 from .io import ECG, ECGError, SamplingRateError, QualityError, TooShortError
 
-# %% ../nbs/02_signal.ipynb #22f90889
+# %% ../nbs/02_signal.ipynb #faba9cf9
 def interp_nans(
     x:np.ndarray, # (leads, samples)
 )->np.ndarray: # a copy with NaNs linearly interpolated along time per lead
@@ -32,7 +32,7 @@ def interp_nans(
     w = np.where(q > p, (i - p) / np.maximum(q - p, 1), 0).astype(np.float32)
     return np.where(ok, x, xp + w * (xq - xp))
 
-# %% ../nbs/02_signal.ipynb #6ed53d56
+# %% ../nbs/02_signal.ipynb #c3bb6f33
 def resample(
     x:np.ndarray, # (leads, samples)
     fs:float, # its sampling rate, Hz
@@ -43,7 +43,7 @@ def resample(
     r = Fraction(fs_out / fs).limit_denominator(1000)
     return ss.resample_poly(x, r.numerator, r.denominator, axis=-1).astype(np.float32)
 
-# %% ../nbs/02_signal.ipynb #49e8208a
+# %% ../nbs/02_signal.ipynb #9edb5dea
 def bandpass(
     x:np.ndarray, # (leads, samples)
     fs:float, # sampling rate, Hz
@@ -66,7 +66,7 @@ def notch(
     b, a = ss.iirnotch(f0, q, fs=fs)
     return ss.filtfilt(b, a, x, axis=-1).astype(np.float32)
 
-# %% ../nbs/02_signal.ipynb #68d1a1c3
+# %% ../nbs/02_signal.ipynb #3d8c463c
 def fit_length(
     x:np.ndarray, # (leads, samples)
     n:int, # wanted number of samples
@@ -79,7 +79,7 @@ def fit_length(
         return x[..., s:s + n], 0.0
     return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, n - m)]), (n - m) / n
 
-# %% ../nbs/02_signal.ipynb #3adcb686
+# %% ../nbs/02_signal.ipynb #fe984e94
 def clip_fraction(
     x:np.ndarray, # (leads, samples), before filtering
 )->np.ndarray: # (leads,) fraction of samples stuck at the lead's max or min in runs of ≥ 3
@@ -97,7 +97,7 @@ def is_flat(
     "Which leads are flat (a standard deviation below `min_std` mV)."
     return np.nan_to_num(x.std(-1), nan=0.) < min_std
 
-# %% ../nbs/02_signal.ipynb #f951ea80
+# %% ../nbs/02_signal.ipynb #a4344a46
 def _check_rate(ecg, fs, band):
     "Refuse sampling rates that cannot carry the requested band."
     if not (ecg.fs and ecg.fs > 0): raise SamplingRateError(ecg.record_id, f'sampling rate {ecg.fs} Hz is not positive')
@@ -107,7 +107,7 @@ def _bad_leads(ecg, mask, what, on_bad):
     "Raise for the leads in `mask` unless `on_bad` is 'flag'."
     if on_bad == 'raise' and mask.any(): raise QualityError(ecg.record_id, f"lead {', '.join(np.array(ecg.leads)[mask])} {what}")
 
-# %% ../nbs/02_signal.ipynb #24b7588e
+# %% ../nbs/02_signal.ipynb #e60ad0bf
 def preprocess(
     ecg:ECG, # a record from `read_ecg`
     fs:float=500, # output sampling rate, Hz
@@ -136,10 +136,10 @@ def preprocess(
     _bad_leads(ecg, flat, 'is flat', on_bad)
     x, pad_frac = fit_length(x, round(seconds * fs), where) if seconds is not None else (x, 0.)
     x = np.where(flat[:, None], 0, x).astype(np.float32)
-    flags = dict(nan_frac=nan_frac, flat=flat, clip_frac=clip, pad_frac=pad_frac, source_fs=ecg.fs)
+    flags = dict(nan_frac=nan_frac, flat=flat, clip_frac=clip, pad_frac=pad_frac, source_fs=ecg.fs, band=band)
     return ECG(np.ascontiguousarray(x), float(fs), list(ecg.leads), ecg.record_id, dict(ecg.meta), flags)
 
-# %% ../nbs/02_signal.ipynb #94c8b011
+# %% ../nbs/02_signal.ipynb #d7cecb0f
 def _qrs_envelope(x, fs):
     "QRS energy envelope of `x: (leads, samples)`, summed over leads, and the band-passed signal."
     x = np.nan_to_num(x - np.nanmedian(x, axis=-1, keepdims=True))
@@ -149,7 +149,7 @@ def _qrs_envelope(x, fs):
     w = max(1, int(0.12 * fs))
     return np.convolve(e, np.ones(w) / w, mode='same'), np.abs(f).sum(0)
 
-# %% ../nbs/02_signal.ipynb #205f966a
+# %% ../nbs/02_signal.ipynb #b39a61f2
 def rpeaks(
     x:np.ndarray, # (samples,) or (leads, samples), mV
     fs:float, # sampling rate, Hz
@@ -165,7 +165,7 @@ def rpeaks(
     win = np.clip(keep[:, None] + np.arange(-r, r + 1), 0, len(mag) - 1)
     return np.unique(win[np.arange(len(keep)), mag[win].argmax(1)])
 
-# %% ../nbs/02_signal.ipynb #293a51cd
+# %% ../nbs/02_signal.ipynb #4b3957c9
 def _nearest_dist(a, b):
     "Distance from each element of sorted-or-not `a` to the nearest element of sorted `b`."
     if len(b) == 0: return np.full(len(a), np.inf)
@@ -185,10 +185,10 @@ def match_beats(
     tp, fn, fp = int(found.sum()), int((~found).sum()), int((~real).sum())
     return dict(tp=tp, fn=fn, fp=fp, sensitivity=tp / max(len(ref), 1), ppv=int(real.sum()) / max(len(test), 1))
 
-# %% ../nbs/02_signal.ipynb #a1b561f1
+# %% ../nbs/02_signal.ipynb #c1f77068
 BEAT_SYMBOLS = tuple('NLRBAaJSVrFejnE/fQ?')  # MIT-BIH annotation symbols that mark a beat
 
-# %% ../nbs/02_signal.ipynb #bfdd9a12
+# %% ../nbs/02_signal.ipynb #dd125ed6
 def hrv(
     peaks:np.ndarray, # R-peak sample indices
     fs:float, # sampling rate, Hz
@@ -202,7 +202,7 @@ def hrv(
     return dict(hr=60000 / good.mean(), rr_mean=good.mean(), sdnn=good.std(ddof=1),
                 rmssd=np.sqrt(np.mean(dd ** 2)) if len(dd) else np.nan, pnn50=np.mean(np.abs(dd) > 50) if len(dd) else np.nan, n_beats=len(peaks))
 
-# %% ../nbs/02_signal.ipynb #44e08033
+# %% ../nbs/02_signal.ipynb #a50ed400
 def plot_preprocessing(
     raw:ECG, # the record as read
     pre:ECG, # the same record after `preprocess`
