@@ -56,7 +56,8 @@ def _for_myst(nb, site_url):
 
 
 def process(nb_path: Path) -> Path:
-    "Execute one notebook and apply nbdev's documentation processors; write it under `_proc/sphinx`."
+    "Execute one notebook (unless its front matter says `skip_exec: true`) and apply nbdev's documentation processors."
+    import re
     os.chdir(ROOT)
     os.environ.setdefault('MPLBACKEND', 'Agg')
     from execnb.shell import CaptureShell
@@ -66,8 +67,9 @@ def process(nb_path: Path) -> Path:
     from nbdev.processors import FilterDefaults
     nb, cfg = read_nb(nb_path), get_config()
     flags = set(cfg.get('tst_flags', '').split())
+    skip_exec = bool(re.search(r'^\s*-?\s*skip_exec:\s*true', nb.cells[0].source, re.M | re.I)) if nb.cells else False
     with working_directory(nb_path.parent):
-        CaptureShell(nb_path, mpl_format='png').run_all(nb, exc_stop=True, preproc=_skip(flags))
+        if not skip_exec: CaptureShell(nb_path, mpl_format='png').run_all(nb, exc_stop=True, preproc=_skip(flags))
         FilterDefaults()(nb)
     _title_cell(nb)
     _for_myst(nb, f"{cfg['doc_host']}{cfg['doc_baseurl']}/")

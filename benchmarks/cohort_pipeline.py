@@ -1,0 +1,35 @@
+"""Time the synthetic pretraining data pipeline end to end: generate a cohort in MIMIC-IV-ECG's layout, index it,
+derive per-ECG metadata and SCORE2 from the hosp tables, split patients, and build the preprocessed cache.
+
+    python benchmarks/cohort_pipeline.py [--patients 2000] [--workers 2]
+
+Prints the time of each stage and the total. Run it by hand; it is not a timed test.
+"""
+import argparse, tempfile, time
+from pathlib import Path
+from clef_nb.cache import build_cache
+from clef_nb.mimic import ecg_metadata, patient_split, read_record_list, check_splits
+from clef_nb.synth import make_cohort
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--patients', type=int, default=2000)
+    ap.add_argument('--workers', type=int, default=2)
+    a = ap.parse_args()
+    times = {}
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)/'mimic-iv-ecg'
+        t = time.perf_counter(); c = make_cohort(root, a.patients, seed=0); times['generate cohort'] = time.perf_counter() - t
+        t = time.perf_counter(); idx = read_record_list(root); times['index (record_list.csv)'] = time.perf_counter() - t
+        t = time.perf_counter(); meta, skipped = ecg_metadata(root); times['metadata + SCORE2 (+ HR/HRV from signals)'] = time.perf_counter() - t
+        t = time.perf_counter(); meta['split'] = patient_split(meta.patient_id); check_splits(meta.patient_id, meta.split); times['patient split'] = time.perf_counter() - t
+        t = time.perf_counter(); m = build_cache(meta[['record_id', 'patient_id', 'path']], root, Path(d)/'cache', workers=a.workers, progress=False)
+        times['preprocessed cache'] = time.perf_counter() - t
+    print(f'{a.patients} patients, {len(idx)} ECGs, {int(meta.score2_risk.notna().sum())} with SCORE2, {len(skipped)} hosp rows skipped, '
+          f'{m["n_ok"]} cached ({m["n_skipped"]} skipped)')
+    for k, v in times.items(): print(f'  {k:45s} {v:7.1f} s')
+    print(f'  {"total":45s} {sum(times.values()):7.1f} s')
+
+
+if __name__ == '__main__': main()
