@@ -8,7 +8,7 @@ its 12-lead record, one lead picked, NaNs interpolated, a 5th-order Butterworth 
 then per view numpy noise (a random crop of recorded noise scaled to 0.1 mV), a random zero mask and a z-score,
 collated by a single-process `DataLoader`. clef_nb's pipeline reads the preprocessed cache (one fancy index) and
 makes both views of the whole batch with vectorised torch ops. Both then run the identical CLEF step (Net1D,
-forward, backward, AdamW). Prints patients/s, the ratio and the achieved GFLOP/s (forward cost per 10 s
+forward, backward, AdamW). Prints the data path's speed alone, then patients/s of whole steps, the ratio and the achieved GFLOP/s (forward cost per 10 s
 single-lead ECG: small 0.058, medium 2.28 GFLOP; a training step costs about 3x forward), and the embedding
 throughput of `clef_nb.embed`. Run it by hand; it is not a timed test.
 """
@@ -55,6 +55,11 @@ class OfficialStyle(Dataset):
         return self._view(x)[None], self._view(x)[None], self.risk[i]
 
 
+def _time(f):
+    "Wall time of one call of `f`."
+    t0 = time.perf_counter(); f(); return time.perf_counter() - t0
+
+
 def time_steps(method, opt, batches, steps):
     "Seconds per step of `steps` CLEF steps fed by the iterator `batches` (after one warm-up step)."
     def one():
@@ -83,6 +88,12 @@ def main():
         train = meta[(meta.split == 'train') & cache.index.ok.to_numpy()]
         ref_ds = OfficialStyle(Path(d)/'mimic-iv-ecg', train.path, train.score2_risk, noise_np)
         print(f'{len(train)} training records, batch {a.batch} patients (2 views each), {torch.get_num_threads()} threads\n')
+        ref_it = iter(DataLoader(ref_ds, batch_size=a.batch, shuffle=True, num_workers=0, drop_last=True))
+        g = torch.Generator().manual_seed(0)
+        t_ref = min(_time(lambda: next(ref_it)) for _ in range(3))
+        t_ours = min(_time(lambda s=s: make_views(data.batch(s, a.batch, 0)[0], bank, g, ViewConfig())) for s in range(3))
+        print(f'data path only (read, filter, augment one batch of {a.batch}): official-style {a.batch / t_ref:7.0f} patients/s, '
+              f'clef_nb {a.batch / t_ours:7.0f} patients/s = {t_ref / t_ours:.1f}x\n')
         for size in a.sizes:
             res = {}
             for name in ('official-style', 'clef_nb'):
@@ -106,8 +117,10 @@ def main():
                 print(f'{size:6s} {name:15s} {r:8.1f} patients/s{extra}')
             print(f'{size:6s} clef_nb / official-style = {ratio:.1f}x\n')
         n = len(cache)
-        t0 = time.perf_counter(); embed(net1d('small'), cache, 'II', batch_size=256, progress=False); dt = time.perf_counter() - t0
-        print(f'embedding, small, {n} cached ECGs: {n / dt:.0f} ECG/s ({n / dt * GFLOP["small"]:.1f} GFLOP/s)')
+        for prec in ('fp32', 'bf16'):
+            embed(net1d('small'), cache, 'II', rows=np.arange(64), progress=False, precision=prec)   # warm-up
+            t0 = time.perf_counter(); embed(net1d('small'), cache, 'II', batch_size=256, progress=False, precision=prec); dt = time.perf_counter() - t0
+            print(f'embedding, small, {prec}, {n} cached ECGs: {n / dt:.0f} ECG/s ({n / dt * GFLOP["small"]:.1f} GFLOP/s)')
 
 
 if __name__ == '__main__': main()
