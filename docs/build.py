@@ -35,9 +35,12 @@ def _title_cell(nb):
 
 
 def _page(nb_path):
-    "The page name Quarto would give a notebook: `01_io.ipynb` → `io`."
+    "A notebook's page: its module name for library notebooks (`01_io` → `io`); `<name>-run` for an experiment named like a module."
     import re
-    return re.sub(r'^\d+[a-z]?_', '', Path(nb_path).stem)
+    strip = lambda stem: re.sub(r'^\d+[a-z]?_', '', stem)
+    stem = Path(nb_path).stem
+    if strip(stem) != stem: return strip(stem)
+    return f'{stem}-run' if any(strip(p.stem) == stem != p.stem for p in NBS.glob('*.ipynb')) else stem
 
 
 def _for_myst(nb, site_url):
