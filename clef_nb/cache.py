@@ -5,17 +5,18 @@
 # %% auto #0
 __all__ = ['log', 'CacheSpec', 'fingerprint', 'read_row', 'build_cache', 'Cache', 'open_cache']
 
-# %% ../nbs/03_cache.ipynb #63f97fcc
+# %% ../nbs/03_cache.ipynb #3b658309
 import hashlib, json, logging, os, time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 from .io import LEADS12, ECG, ECGError, read_ecg
 from .signal import preprocess
 
-# %% ../nbs/03_cache.ipynb #a8daab72
+# %% ../nbs/03_cache.ipynb #517647e1
 @dataclass(frozen=True)
 class CacheSpec:
     "How every record of a cache was preprocessed; its `key` identifies the cache's contents."
@@ -33,7 +34,7 @@ class CacheSpec:
     @property
     def key(self)->str: return hashlib.sha1(json.dumps(asdict(self), sort_keys=True, default=list).encode()).hexdigest()[:12]
 
-# %% ../nbs/03_cache.ipynb #9c1774ea
+# %% ../nbs/03_cache.ipynb #25767714
 def fingerprint(
     path, # record path without extension (WFDB), or a data file (other formats)
 )->str: # 12 hex digits, or '' when there is nothing at `path`
@@ -45,7 +46,7 @@ def fingerprint(
         if f.suffix != '.hea': h.update(f'{f.name}:{f.stat().st_size}'.encode())
     return h.hexdigest()[:12]
 
-# %% ../nbs/03_cache.ipynb #51231cc9
+# %% ../nbs/03_cache.ipynb #88b763d0
 def read_row(
     root:Path, # dataset root
     row:dict, # one index row: `path`, optionally `start_s`
@@ -56,7 +57,7 @@ def read_row(
     start = None if start in (None, '', 'nan') or pd.isna(start) else float(start)
     return read_ecg(Path(root)/row['path'], leads=list(spec.leads), start=start, seconds=None if start is None else spec.seconds)
 
-# %% ../nbs/03_cache.ipynb #528fe411
+# %% ../nbs/03_cache.ipynb #8d2c8986
 _FILES = dict(signals='signals.npy', index='index.csv', status='status.npy', manifest='manifest.json', skipped='skipped.jsonl')
 
 def _work_chunk(args):
@@ -73,7 +74,7 @@ def _work_chunk(args):
     arr.flush()
     return rows, skipped
 
-# %% ../nbs/03_cache.ipynb #855edd82
+# %% ../nbs/03_cache.ipynb #95a9debb
 def _fresh(out, index, spec):
     "Create empty signals/status arrays and the index for a new build in `out`."
     for f in _FILES.values(): (out/f).unlink(missing_ok=True)
@@ -89,7 +90,7 @@ def _matches(out, index, spec):
     same = list(old.columns) == list(index.columns) and old.equals(index.astype(str).reset_index(drop=True))
     return m.get('spec_key') == spec.key and same and (out/_FILES['signals']).is_file() and (out/_FILES['status']).is_file()
 
-# %% ../nbs/03_cache.ipynb #fa1a5577
+# %% ../nbs/03_cache.ipynb #2178ecb0
 log = logging.getLogger('clef_nb')
 
 def _finish(out, index, spec, t0):
@@ -103,7 +104,7 @@ def _finish(out, index, spec, t0):
     if skipped: log.warning('cache %s: skipped %d of %d records (see manifest.json)', out, len(skipped), len(index))
     return m
 
-# %% ../nbs/03_cache.ipynb #d62fa66c
+# %% ../nbs/03_cache.ipynb #b80b2614
 def build_cache(
     index:pd.DataFrame, # one row per record with a `path` column (relative to `root`), optionally `start_s`
     root, # dataset root the paths are relative to
@@ -131,14 +132,14 @@ def build_cache(
             bar.update(len(rows))
     return _finish(out, index, spec, t0) | dict(n_built=len(todo), n_reused=len(index) - len(todo))
 
-# %% ../nbs/03_cache.ipynb #9cf2651a
+# %% ../nbs/03_cache.ipynb #c8811678
 class _InProcess:
     "A stand-in for a process pool that maps in this process (`workers=0`)."
     def __enter__(self): return self
     def __exit__(self, *a): pass
     def map(self, f, xs): return map(f, xs)
 
-# %% ../nbs/03_cache.ipynb #bfabb84e
+# %% ../nbs/03_cache.ipynb #73c3493a
 @dataclass
 class Cache:
     "A preprocessed dataset: `signals` `(records, leads, samples)` memmap, its `index` and `manifest`."
@@ -152,7 +153,7 @@ class Cache:
     def __len__(self): return len(self.signals)
     def __repr__(self): return f"Cache({str(self.path)!r}: {self.manifest['n_ok']} of {len(self)} records ok, {self.signals.shape[1:]} per record, spec {self.manifest['spec_key']})"
 
-# %% ../nbs/03_cache.ipynb #989915bf
+# %% ../nbs/03_cache.ipynb #1de7682e
 def open_cache(
     path, # cache folder written by `build_cache`
     spec:CacheSpec=None, # if given, the cache must have been built with exactly this spec
@@ -166,3 +167,16 @@ def open_cache(
     idx = pd.read_csv(path/_FILES['index'], dtype={'record_id': str, 'path': str})
     idx['cache_row'], idx['ok'] = np.arange(len(idx)), np.load(path/_FILES['status']) == 1
     return Cache(np.load(path/_FILES['signals'], mmap_mode='r'), idx, m, path)
+
+# %% ../nbs/03_cache.ipynb #8e600ec9
+@patch
+def read(self:Cache,
+         rows, # cache rows, in any order, repeats allowed
+         leads=None, # lead names to keep, in this order; None keeps all
+        )->np.ndarray: # (len(rows), leads, samples) float32
+    "Read cache rows in ascending order from disk and return them in the order asked for."
+    rows = np.asarray(rows, dtype=np.int64); order = np.argsort(rows, kind='stable')
+    x = self.signals[rows[order]]
+    if leads is not None: x = x[:, [self.spec.leads.index(l) for l in leads]]
+    out = np.empty_like(x); out[order] = x
+    return out

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CLEF_CONTRACT', 'load_encoder', 'embed', 'sanity_probe', 'plot_probe', 'heldout_labels', 'probe_heldout']
 
-# %% ../nbs/22_embed.ipynb #9b6c7a94
+# %% ../nbs/22_embed.ipynb #6c55a405
 import json, math
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -15,7 +15,7 @@ from .io import ECG, canonical_lead
 from .cache import Cache
 from .encoder import Net1D, load_clef_checkpoint, read_checkpoint, net1d
 
-# %% ../nbs/22_embed.ipynb #505e984f
+# %% ../nbs/22_embed.ipynb #ca18ea76
 CLEF_CONTRACT = dict(fs=500, samples=5000, band_hz=[0.67, 40.0], leads='any single lead', channels=1)
 
 def load_encoder(
@@ -28,7 +28,7 @@ def load_encoder(
     except Exception: card = {}
     return enc.eval(), card.get('input', dict(CLEF_CONTRACT))
 
-# %% ../nbs/22_embed.ipynb #3fa40a5a
+# %% ../nbs/22_embed.ipynb #9fe027ba
 def _check_contract(c:dict, fs, samples, band, lead, what:str):
     "Raise a `ValueError` naming every way the input breaks contract `c`."
     bad = []
@@ -39,21 +39,21 @@ def _check_contract(c:dict, fs, samples, band, lead, what:str):
         bad.append(f"lead {lead}, the encoder was pretrained on lead {c['leads']} only")
     if bad: raise ValueError(f"{what} does not meet the encoder's input contract: " + '; '.join(bad))
 
-# %% ../nbs/22_embed.ipynb #a8fd12ab
+# %% ../nbs/22_embed.ipynb #34945fe9
 def _inputs(x, lead, rows, contract):
-    "A (n, samples) float32 array of one lead of every input, after checking the contract."
+    "A reader `rows -> (n, samples)` of one lead of the inputs, and the rows to read, after checking the contract."
     if isinstance(x, Cache):
         sp = x.spec; name = canonical_lead(lead or sp.leads[0])
         if name not in sp.leads: raise ValueError(f"the cache has no lead {lead!r}; it has {list(sp.leads)}")
         _check_contract(contract, sp.fs, sp.n_samples, sp.band, name, f'cache {x.path}')
-        rows = np.arange(len(x)) if rows is None else np.asarray(rows)
-        return x.signals, rows, sp.leads.index(name)
+        return (lambda r: x.read(r, [name])[:, 0]), np.arange(len(x)) if rows is None else np.asarray(rows)
     ecgs = list(x)
     for e in ecgs:
         _check_contract(contract, e.fs, e.signal.shape[-1], e.flags.get('band'), lead or e.leads[0], f'record {e.record_id}')
-    return np.stack([e.lead(lead) if lead else e.signal[0] for e in ecgs])[:, None], np.arange(len(ecgs)), 0
+    arr = np.stack([e.lead(lead) if lead else e.signal[0] for e in ecgs]) if ecgs else np.zeros((0, contract['samples']), np.float32)
+    return (lambda r: arr[r]), np.arange(len(ecgs))
 
-# %% ../nbs/22_embed.ipynb #a7d4458f
+# %% ../nbs/22_embed.ipynb #550ddf1c
 def embed(
     checkpoint, # a clef_nb checkpoint, an official CLEF checkpoint, or an encoder module
     data, # a `Cache`, or a list of preprocessed `ECG`s
@@ -68,17 +68,16 @@ def embed(
     enc, contract = load_encoder(checkpoint)
     dev = torch.device('cuda' if device == 'auto' and torch.cuda.is_available() else 'cpu' if device == 'auto' else device)
     enc = enc.to(dev)
-    src, rows, li = _inputs(data, lead, rows, contract)
+    read, rows = _inputs(data, lead, rows, contract)
     out = []
     with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == 'bf16'):
         for i in tqdm(range(0, len(rows), batch_size), desc='embedding', disable=not progress, leave=False):
-            r = rows[i:i + batch_size]
-            x = torch.from_numpy(np.asarray(src[np.sort(r)][:, li], np.float32))[np.argsort(np.argsort(r))].to(dev)
+            x = torch.from_numpy(np.asarray(read(rows[i:i + batch_size]), np.float32)).to(dev)
             x = (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + 1e-8)
             out.append(enc(x[:, None]).float().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, enc.cfg.dim), np.float32)
 
-# %% ../nbs/22_embed.ipynb #b3833d79
+# %% ../nbs/22_embed.ipynb #e9366754
 def sanity_probe(
     embeddings:dict, # name → (n, dim) embeddings of the same records
     labels:pd.DataFrame, # one row per record: `patient_id` and the target columns
@@ -108,7 +107,7 @@ def sanity_probe(
                 rows.append(dict(encoder=name, target=t, metric='AUROC', value=roc_auc_score(y, p), n=len(y)))
     return pd.DataFrame(rows)
 
-# %% ../nbs/22_embed.ipynb #70b44375
+# %% ../nbs/22_embed.ipynb #c4eee228
 def plot_probe(
     probe:pd.DataFrame, # the output of `sanity_probe`
 )->plt.Figure:
@@ -124,7 +123,7 @@ def plot_probe(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/22_embed.ipynb #537505f8
+# %% ../nbs/22_embed.ipynb #592e3034
 def heldout_labels(
     meta_csv, # the run's metadata table (one row per cache row, with `split`)
     truth_csv=None, # the synthetic cohort's truth table, when there is one

@@ -8,7 +8,7 @@ __all__ = ['SYNTH_TASKS', 'log', 'C_GRID', 'PROTOCOLS', 'synthetic_tasks', 'Enco
            'label_subset', 'linear_probe', 'FinetuneConfig', 'finetune', 'Run', 'run_rows', 'evaluate_task',
            'plot_tasks', 'load_suite', 'evaluate_suite', 'paired_table']
 
-# %% ../nbs/30_evaluate.ipynb #588158a4
+# %% ../nbs/30_evaluate.ipynb #1b762760
 import copy, dataclasses, hashlib, json, logging, os, tempfile, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -28,7 +28,7 @@ from .tasks import Task, get_task, targets, labelled, dataset_tasks
 from .metrics import task_metric, bootstrap_ci, paired_bootstrap, calibration_bins, ece, subgroup_metrics, reliability_plot
 from .results import append_results, results_frame, load_results, summarise
 
-# %% ../nbs/30_evaluate.ipynb #3ffa7af4
+# %% ../nbs/30_evaluate.ipynb #0f93498c
 SYNTH_TASKS = {t.name: t for t in [
     Task('synth_af', 'synthetic', 'binary', ('AF',), 'af', 'auroc', '', 'patients 60/20/20', ('I', 'II')),
     Task('synth_rhythm', 'synthetic', 'multiclass', ('sinus', 'ectopy', 'AF'), 'rhythm', 'auroc', '', 'patients 60/20/20', ('I', 'II')),
@@ -43,7 +43,7 @@ def _synth_labels(e:pd.DataFrame)->pd.DataFrame:
     findings = found.apply(lambda r: ';'.join(found.columns[r.to_numpy()]), axis=1)
     return pd.DataFrame(dict(af=af.astype(int), rhythm=rhythm, findings=findings, hr=e.hr.round(2)))
 
-# %% ../nbs/30_evaluate.ipynb #1c5b42c6
+# %% ../nbs/30_evaluate.ipynb #7f095127
 def synthetic_tasks(
     root:str|Path, # folder for the cohort and its cache (created)
     n_patients:int=120, # patients in the cohort
@@ -60,7 +60,7 @@ def synthetic_tasks(
     build_cache(idx, c.root, root/'cache', CacheSpec(leads=tuple(leads)), workers=0, progress=False)
     return open_cache(root/'cache'), dict(SYNTH_TASKS)
 
-# %% ../nbs/30_evaluate.ipynb #85d7a7d9
+# %% ../nbs/30_evaluate.ipynb #c7887e33
 @dataclass
 class Encoder:
     "An embedding model and its input contract: `model(x: (batch, n_leads, fs·seconds)) → (batch, dim)`."
@@ -79,7 +79,7 @@ class Encoder:
     @property
     def prep(self)->dict: return dict(fs=self.fs, seconds=self.seconds, n_leads=self.n_leads, norm=self.norm)
 
-# %% ../nbs/30_evaluate.ipynb #b8313075
+# %% ../nbs/30_evaluate.ipynb #21fcbeee
 def random_encoder(
     size:str='small', # Net1D size
     seed:int=0, # initialisation seed
@@ -88,7 +88,7 @@ def random_encoder(
     with torch.random.fork_rng(): torch.manual_seed(seed); m = net1d(size)
     return Encoder(m.eval(), m.cfg.dim, f'random:{size}:{seed}', 'random', size=size, method='none')
 
-# %% ../nbs/30_evaluate.ipynb #57bcd6e9
+# %% ../nbs/30_evaluate.ipynb #756ad2fe
 def _sha(path, n=16):
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -113,7 +113,7 @@ def checkpoint_encoder(
                    fs=float(inp.get('fs', 500)), seconds=float(inp.get('seconds', 10)),
                    size=size, method=str(card.get('method') or ''), variant=str(card.get('variant') or ''))
 
-# %% ../nbs/30_evaluate.ipynb #ac5fc1c2
+# %% ../nbs/30_evaluate.ipynb #48725db9
 def get_encoder(
     spec:str|Path, # 'random', 'random:<size>:<seed>', or a checkpoint path
 )->Encoder:
@@ -123,7 +123,7 @@ def get_encoder(
         return random_encoder(size, int(seed))
     return checkpoint_encoder(spec)
 
-# %% ../nbs/30_evaluate.ipynb #17ee052e
+# %% ../nbs/30_evaluate.ipynb #552c6aa8
 def _leads(lead):
     return (lead,) if isinstance(lead, str) else tuple(lead)
 
@@ -137,16 +137,13 @@ def encoder_inputs(
     leads, have = _leads(lead), tuple(cache.spec.leads)
     if missing := [l for l in leads if l not in have]: raise ValueError(f"{cache.path}: lead {', '.join(missing)} not in the cache (it holds {', '.join(have)})")
     if len(leads) != enc.n_leads: raise ValueError(f"encoder {enc.name} takes {enc.n_leads} lead(s), got {len(leads)}: {', '.join(leads)}")
-    rows = np.asarray(rows); order = np.argsort(rows)                # sorted reads from the memmap
-    x = np.empty((len(rows), len(leads), cache.signals.shape[-1]), np.float32)
-    x[order] = cache.signals[rows[order]][:, [have.index(l) for l in leads]]
-    x = np.nan_to_num(resample(x, cache.spec.fs, enc.fs))
+    x = np.nan_to_num(resample(cache.read(rows, leads), cache.spec.fs, enc.fs))
     n = round(enc.fs * enc.seconds); x = x[..., :n]
     if x.shape[-1] < n: x = np.pad(x, ((0, 0), (0, 0), (0, n - x.shape[-1])))
     if enc.norm == 'zscore': x = (x - x.mean(-1, keepdims=True)) / (x.std(-1, keepdims=True) + 1e-6)
     return torch.from_numpy(np.ascontiguousarray(x, np.float32))
 
-# %% ../nbs/30_evaluate.ipynb #a6bc05ee
+# %% ../nbs/30_evaluate.ipynb #4236cd39
 log = logging.getLogger('clef_nb')
 
 def embedding_key(
@@ -162,7 +159,7 @@ def _save_atomic(path, arr):
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.npy'); os.close(fd)
     np.save(tmp, arr); os.replace(tmp, path)
 
-# %% ../nbs/30_evaluate.ipynb #6fa07cd0
+# %% ../nbs/30_evaluate.ipynb #4f97235d
 def stored_embeddings(
     enc:Encoder, # the encoder
     cache, # an open downstream `Cache`
@@ -183,7 +180,7 @@ def stored_embeddings(
     f.with_suffix('.json').write_text(json.dumps(dict(encoder=enc.key, name=enc.name, lead=_leads(lead), prep=enc.prep, cache=str(cache.path), n=len(out), n_ok=len(rows))))
     return out
 
-# %% ../nbs/30_evaluate.ipynb #e343934e
+# %% ../nbs/30_evaluate.ipynb #aceeaa54
 @dataclass
 class TaskData:
     "A task's usable rows of a downstream cache: labels, split, patients, age and sex."
@@ -200,7 +197,7 @@ class TaskData:
         "Positions of the rows of `split`, optionally within `mask`."
         return np.flatnonzero((self.split == split) & (True if mask is None else mask))
 
-# %% ../nbs/30_evaluate.ipynb #0fca851e
+# %% ../nbs/30_evaluate.ipynb #3253dac1
 def task_data(
     task:str|Task, # the task
     cache, # its open downstream cache
@@ -221,7 +218,7 @@ def task_data(
     return TaskData(task, sub.cache_row.to_numpy(), y, sub.split.to_numpy(str), sub.patient_id.astype(str).to_numpy(), meta,
                     h.hexdigest()[:12], task.dataset == 'synthetic' if synthetic is None else synthetic)
 
-# %% ../nbs/30_evaluate.ipynb #85292528
+# %% ../nbs/30_evaluate.ipynb #ee08530b
 def label_subset(
     pid:np.ndarray, # (n,) patient ids of the training rows
     fraction:float, # share of patients kept, in (0, 1]
@@ -235,7 +232,7 @@ def label_subset(
     k = min(len(ids), max(min_patients, int(np.ceil(fraction * len(ids)))))
     return np.isin(pid, ids[perm[:k]])
 
-# %% ../nbs/30_evaluate.ipynb #dcd5aeaf
+# %% ../nbs/30_evaluate.ipynb #4410b61f
 C_GRID = tuple(np.logspace(-3, 1, 5))
 
 def _logloss(y, p, kind):
@@ -250,7 +247,7 @@ def _fit_binary(X, y, C, seed):
     m = LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(X, y)
     return lambda Z: m.predict_proba(Z)[:, 1]
 
-# %% ../nbs/30_evaluate.ipynb #d1e11dd2
+# %% ../nbs/30_evaluate.ipynb #ead2cbe1
 def _fit_multiclass(X, y, C, n_classes, seed):
     "Fit a multinomial logistic regression; classes absent from `y` get probability 0."
     cl = np.unique(y)
@@ -267,7 +264,7 @@ def _fit(X, y, kind, C, n_classes, seed):
     fs = [_fit_binary(X, y[:, j], C, seed) for j in range(y.shape[1])]
     return lambda Z: np.stack([f(Z) for f in fs], 1)
 
-# %% ../nbs/30_evaluate.ipynb #70d8478e
+# %% ../nbs/30_evaluate.ipynb #13345f07
 def linear_probe(
     X:np.ndarray, # (n, dim) embeddings of all rows
     y:np.ndarray, # labels of all rows (see `clef_nb.tasks.targets`)
@@ -292,7 +289,7 @@ def linear_probe(
     b = int(np.argmin(losses))
     return fits[b](Z[test]), dict(C=float(Cs[b]), val_loss=dict(zip(map(float, Cs), losses)))
 
-# %% ../nbs/30_evaluate.ipynb #64ee71cb
+# %% ../nbs/30_evaluate.ipynb #d7bf45fb
 @dataclass
 class FinetuneConfig:
     "Fine-tuning hyper-parameters (CLEF's defaults)."
@@ -306,7 +303,7 @@ class FinetuneConfig:
     threads:int=None # torch CPU threads (default: torch's)
     max_train:int=None # cap the training ECGs (whole patients, drawn with the seed) for quick demos; None: all
 
-# %% ../nbs/30_evaluate.ipynb #f9ad3c17
+# %% ../nbs/30_evaluate.ipynb #f2e151da
 def _cap(train, pid, n, seed):
     "Keep the rows of randomly ordered whole patients while their total stays within `n` (at least one patient)."
     if not n or len(train) <= n: return train
@@ -334,7 +331,7 @@ def _predict(net, cache, rows, lead, enc, bs, kind):
         for i in range(0, len(rows), bs): out.append(net(encoder_inputs(cache, rows[i:i + bs], lead, enc)))
     return torch.cat(out)
 
-# %% ../nbs/30_evaluate.ipynb #22ad6838
+# %% ../nbs/30_evaluate.ipynb #2aa0d5a1
 def finetune(
     enc:Encoder, # the encoder (copied, never modified)
     cache, # the downstream cache
@@ -373,7 +370,7 @@ def finetune(
     p = _outputs(_predict(net, cache, td.rows[test], lead, enc, cfg.batch, kind), kind).numpy()
     return (p * sd + mu if kind == 'regression' else p), dict(epochs=len(hist), best_epoch=int(np.argmin(hist)) + 1, val_loss=hist)
 
-# %% ../nbs/30_evaluate.ipynb #61f05c36
+# %% ../nbs/30_evaluate.ipynb #f311c0f8
 @dataclass
 class Run:
     "The test predictions of one evaluation and what produced them."
@@ -388,7 +385,7 @@ class Run:
     meta:pd.DataFrame # test rows' age and sex
     info:dict=field(default_factory=dict) # protocol details (chosen C, epochs, …)
 
-# %% ../nbs/30_evaluate.ipynb #5700b570
+# %% ../nbs/30_evaluate.ipynb #20e43383
 def _ci(run, metric, n_boot):
     "Bootstrap a run's metric; NaN (logged) when its test split leaves it undefined, e.g. a single class."
     try: return bootstrap_ci(run.y, run.score, run.task.kind, metric, run.pid, n_boot, seed=run.seed)
@@ -420,7 +417,7 @@ def run_rows(
         out += [row(t.metric, r, r['subgroup']) for r in sg.to_dict('records')]
     return out
 
-# %% ../nbs/30_evaluate.ipynb #3c14e1af
+# %% ../nbs/30_evaluate.ipynb #a0b34b96
 PROTOCOLS = ('probe', 'finetune')
 
 def evaluate_task(
@@ -459,7 +456,7 @@ def evaluate_task(
     if store is not None: append_results(df, store)
     return df, runs
 
-# %% ../nbs/30_evaluate.ipynb #0ed28038
+# %% ../nbs/30_evaluate.ipynb #bf8a4479
 def plot_tasks(
     df:pd.DataFrame, # rows of the results store
     protocol:str=None, # keep one protocol (default: all, as separate markers)
@@ -483,7 +480,7 @@ def plot_tasks(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/30_evaluate.ipynb #ee761ae1
+# %% ../nbs/30_evaluate.ipynb #59769ecc
 def _dataset_caches(name, folder, root, synthetic):
     "Open or build the caches of one dataset: [(Task, Cache, synthetic)]."
     folder = Path(folder)
@@ -514,7 +511,7 @@ def load_suite(
     if want and (unknown := want - {t.name for t, *_ in suite}): raise KeyError(f"tasks not in the data: {', '.join(sorted(unknown))}")
     return [x for x in suite if not want or x[0].name in want]
 
-# %% ../nbs/30_evaluate.ipynb #ba384972
+# %% ../nbs/30_evaluate.ipynb #41470d68
 def evaluate_suite(
     encoders:list, # `Encoder`s to compare
     suite:list, # [(Task, Cache, synthetic), …] from `load_suite`
@@ -536,7 +533,7 @@ def evaluate_suite(
         dfs.append(df); runs += rs
     return pd.concat(dfs, ignore_index=True), runs
 
-# %% ../nbs/30_evaluate.ipynb #79d7e94c
+# %% ../nbs/30_evaluate.ipynb #cb8443e5
 def paired_table(
     runs:list, # `Run`s of (at least) two encoders on the same tasks
     a:str, # model name of encoder A

@@ -6,7 +6,7 @@
 __all__ = ['PretrainConfig', 'PretrainData', 'prepare_mimic', 'prepare_synthetic', 'build_method', 'build_schedule', 'save_state',
            'latest_checkpoint', 'load_state', 'pretrain', 'main', 'plot_metrics']
 
-# %% ../nbs/21_train.ipynb #1f36843b
+# %% ../nbs/21_train.ipynb #4e053b7a
 import argparse, json, math, os, shutil, time
 from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
@@ -23,7 +23,7 @@ from .encoder import net1d, save_checkpoint
 from .ssl import SimCLR, CLEF, MoCo, BYOL
 from .views import NoiseBank, ViewConfig, make_views
 
-# %% ../nbs/21_train.ipynb #784a7039
+# %% ../nbs/21_train.ipynb #1af93a00
 @dataclass
 class PretrainConfig:
     "Every parameter of a pretraining run."
@@ -65,7 +65,7 @@ class PretrainConfig:
     resume:bool=True # continue from the last checkpoint in `out_dir` when there is one
     progress:bool=True # show a progress bar
 
-# %% ../nbs/21_train.ipynb #d52df564
+# %% ../nbs/21_train.ipynb #0ab683b5
 def _setup_dist(device:str):
     "Initialise `torch.distributed` when launched by torchrun; return (rank, world, device)."
     world, rank, local = int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('RANK', 0)), int(os.environ.get('LOCAL_RANK', 0))
@@ -75,7 +75,7 @@ def _setup_dist(device:str):
         dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
     return rank, world, torch.device(device)
 
-# %% ../nbs/21_train.ipynb #432a1121
+# %% ../nbs/21_train.ipynb #aab74956
 class PretrainData:
     "The training patients of a cache and the rows each step reads."
     def __init__(self,
@@ -98,7 +98,7 @@ class PretrainData:
 
     def __len__(self): return len(self.patients)
 
-# %% ../nbs/21_train.ipynb #18d63b5a
+# %% ../nbs/21_train.ipynb #972cb915
 @patch
 def _records(self:PretrainData, p:np.ndarray, seed:int, epoch:int, pair:str):
     "Cache rows of the first and second view for patients `p` (indices into `patients`)."
@@ -116,7 +116,7 @@ def _order(self:PretrainData, epoch:int, seed:int, rank:int, world:int):
     s.set_epoch(epoch)
     return np.fromiter(iter(s), int)
 
-# %% ../nbs/21_train.ipynb #cf48e500
+# %% ../nbs/21_train.ipynb #5d607941
 @patch
 def batch(self:PretrainData,
           step:int, # global step
@@ -131,11 +131,11 @@ def batch(self:PretrainData,
     order = self._order(epoch, seed, rank, world)
     p = np.resize(order, per_epoch * per_rank)[pos * per_rank:(pos + 1) * per_rank]
     r1, r2 = self._records(p, seed, epoch, pair)
-    x1 = torch.from_numpy(np.asarray(self.cache.signals[np.sort(r1)]))[np.argsort(np.argsort(r1))]
-    x2 = x1 if pair == 'record' else torch.from_numpy(np.asarray(self.cache.signals[np.sort(r2)]))[np.argsort(np.argsort(r2))]
+    x1 = torch.from_numpy(self.cache.read(r1))
+    x2 = x1 if pair == 'record' else torch.from_numpy(self.cache.read(r2))
     return x1, x2, self.risk[r1], self.present[r1]
 
-# %% ../nbs/21_train.ipynb #31b2b274
+# %% ../nbs/21_train.ipynb #12d1266d
 def prepare_mimic(
     root, # a MIMIC-IV-ECG root (with `record_list.csv` and `files/`)
     work, # folder for the metadata table and the cache
@@ -170,7 +170,7 @@ def prepare_synthetic(
         c.ecgs.rename(columns={'study_id': 'record_id'}).to_csv(truth_csv, index=False)
     return (*prepare_mimic(work/'mimic-iv-ecg', work, seed=seed, workers=workers, progress=progress), truth_csv)
 
-# %% ../nbs/21_train.ipynb #e9dc2bff
+# %% ../nbs/21_train.ipynb #7542a734
 def build_method(cfg:PretrainConfig, total_steps:int)->torch.nn.Module:
     "A Net1D of `cfg.scale` wrapped in the objective `cfg.method`."
     torch.manual_seed(cfg.seed)
@@ -182,7 +182,7 @@ def build_method(cfg:PretrainConfig, total_steps:int)->torch.nn.Module:
     if m == 'byol': return BYOL(enc, tau=cfg.byol_tau, schedule=cfg.byol_schedule, total_steps=total_steps)
     raise ValueError(f"method must be one of clef, simclr, moco, byol; got {m!r}")
 
-# %% ../nbs/21_train.ipynb #5575c31d
+# %% ../nbs/21_train.ipynb #ac0737f0
 def build_schedule(opt, cfg:PretrainConfig, total_steps:int, steps_per_epoch:int):
     "The learning-rate schedule of `cfg.schedule`, stepped once per optimisation step."
     if cfg.schedule == 'official':
@@ -194,7 +194,7 @@ def build_schedule(opt, cfg:PretrainConfig, total_steps:int, steps_per_epoch:int
         return torch.optim.lr_scheduler.LambdaLR(opt, f)
     raise ValueError(f"schedule must be 'official' or 'warmup_cosine', got {cfg.schedule!r}")
 
-# %% ../nbs/21_train.ipynb #99d9f446
+# %% ../nbs/21_train.ipynb #6fef5f7f
 def _rng_states(g):
     "The random generators the loop depends on (global torch, CUDA, the views'), of every process."
     s = dict(torch=torch.get_rng_state(), views=g.get_state().cpu())
@@ -217,7 +217,7 @@ def save_state(out:Path, step:int, method, opt, sched, g, cfg:PretrainConfig, ra
     for old in sorted(d.glob('step_*'))[:-cfg.keep]: shutil.rmtree(old)
     return final
 
-# %% ../nbs/21_train.ipynb #577093b1
+# %% ../nbs/21_train.ipynb #4659c6ae
 def latest_checkpoint(out)->Path:
     "The newest complete checkpoint folder in `out/checkpoints`, or None."
     done = sorted(p for p in (Path(out)/'checkpoints').glob('step_*') if (p/'train_state.pt').exists())
@@ -239,7 +239,7 @@ def load_state(ckpt:Path, method, opt, sched, g, cfg:PretrainConfig, rank:int=0)
     if 'cuda' in r and torch.cuda.is_available(): torch.cuda.set_rng_state(r['cuda'])
     return st['step']
 
-# %% ../nbs/21_train.ipynb #2664e403
+# %% ../nbs/21_train.ipynb #ccf5e3ca
 def _setup(cfg:PretrainConfig, rank:int, world:int, dev):
     "Data, method, noise, view generator, optimiser and schedule of a run."
     cache = open_cache(cfg.cache)
@@ -253,7 +253,7 @@ def _setup(cfg:PretrainConfig, rank:int, world:int, dev):
     opt = torch.optim.AdamW([p for p in method.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
     return cache, data, method, bank, g, opt, build_schedule(opt, cfg, total, spe), total, spe
 
-# %% ../nbs/21_train.ipynb #4065b7a1
+# %% ../nbs/21_train.ipynb #8e06d149
 def _step(model, params, opt, sched, batch, bank, g, cfg, vcfg, leads, dev, amp):
     "One optimisation step; returns (loss, gradient norm)."
     x1, x2, risk, present = (t.to(dev, non_blocking=True) for t in batch)
@@ -266,7 +266,7 @@ def _step(model, params, opt, sched, batch, bank, g, cfg, vcfg, leads, dev, amp)
     opt.step(); sched.step()
     return loss.detach(), gn
 
-# %% ../nbs/21_train.ipynb #2fe660de
+# %% ../nbs/21_train.ipynb #74706aed
 def pretrain(cfg:PretrainConfig)->dict:
     "Run (or resume) a pretraining run; return its output paths and the trained `model`."
     rank, world, dev = _setup_dist(cfg.device)
@@ -294,7 +294,7 @@ def pretrain(cfg:PretrainConfig)->dict:
     if log: log.close()
     return _finish(cfg, out, method, cache, data, bank, total, spe, rank)
 
-# %% ../nbs/21_train.ipynb #5e2c947c
+# %% ../nbs/21_train.ipynb #7270999c
 def _finish(cfg, out, method, cache, data, bank, total, spe, rank)->dict:
     "Write the final encoder checkpoint and model card (rank 0); return the run's output paths."
     if dist.is_available() and dist.is_initialized(): dist.barrier()
@@ -312,7 +312,7 @@ def _finish(cfg, out, method, cache, data, bank, total, spe, rank)->dict:
     save_checkpoint(method.encoder, paths['encoder'], card)
     return paths
 
-# %% ../nbs/21_train.ipynb #71735ac1
+# %% ../nbs/21_train.ipynb #373a6876
 def _parse(argv=None)->PretrainConfig:
     "Parse `--field value` command-line options into a `PretrainConfig`."
     ap = argparse.ArgumentParser(prog='clef-pretrain', description='Pretrain a single-lead ECG encoder (clef_nb).')
@@ -329,7 +329,7 @@ def main(argv=None):
     if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
     if int(os.environ.get('RANK', 0)) == 0: print(json.dumps({k: str(v) for k, v in res.items() if k != 'model'}))
 
-# %% ../nbs/21_train.ipynb #3f426f8a
+# %% ../nbs/21_train.ipynb #6558fecc
 def plot_metrics(
     metrics, # a run's `metrics.jsonl`
 )->plt.Figure:
