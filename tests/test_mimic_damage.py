@@ -87,3 +87,44 @@ def test_splits_never_share_a_patient(clean):
     multi = rl.patient_id[rl.patient_id.duplicated(keep=False)].index
     s[multi[0]] = 'test' if s[multi[0]] != 'test' else 'train'
     with pytest.raises(SplitLeakError, match='in more than one split'): check_splits(rl.patient_id, s)
+
+def test_unparseable_lab_value_is_a_counted_skip(cohort):
+    lab = cohort/'hosp/labevents.csv.gz'
+    hdl = pd.read_csv(lab, dtype=str).query("itemid == '50904'").index[:1]
+    def damage(df): df.loc[hdl[0], ['value', 'valuenum']] = ['see comment', '']; return df
+    _edit(lab, damage)
+    meta, skipped = ecg_metadata(cohort, signal=False)
+    assert list(skipped[skipped.table == 'labevents'].reason) == ['no value for hdl']
+    assert meta.score2_risk[meta.age_at_ecg.between(40, 89)].notna().all()   # the lost value is filled, not a NaN risk
+
+def test_patient_with_no_measurements_gets_a_low_confidence_risk(cohort):
+    from clef_nb.mimic import score2_coverage, FILL_INPUTS
+    rl = read_record_list(cohort)
+    pts = pd.read_csv(cohort/'hosp/patients.csv.gz')
+    sid = pts.subject_id[pts.anchor_age.between(45, 80)].iloc[0]
+    for t in ('omr', 'labevents', 'diagnoses_icd'): _edit(cohort/f'hosp/{t}.csv.gz', lambda df: df[df.subject_id != str(sid)])
+    meta, skipped = ecg_metadata(cohort, signal=False)
+    mine = meta.subject_id == sid
+    assert len(skipped) == 0 and mine.any()
+    assert meta.score2_risk[mine].notna().all() and (meta.rate_meta[mine] == 2/7).all()
+    assert (meta.loc[mine, [f'{c}_source' for c in FILL_INPUTS]] == 'median').all(axis=None)
+    assert score2_coverage(meta).loc['all', 'nothing_observed'] >= mine.sum()
+    strict, _ = ecg_metadata(cohort, signal=False, impute='none')
+    assert strict.score2_risk[mine].isna().all() and strict.score2_reason[mine].str.contains('sbp missing').all()
+
+def test_ages_outside_score2_get_nan_with_reason(cohort):
+    _edit(cohort/'hosp/patients.csv.gz', lambda df: df.assign(anchor_age=np.where(np.arange(len(df)) % 2, '30', '95')))
+    meta, _ = ecg_metadata(cohort, signal=False)
+    out = ~meta.age_at_ecg.between(40, 89.999)
+    assert out.any() and meta.score2_risk[out].isna().all() and meta.score2_reason[out].str.contains('age outside').all()
+
+def test_fill_medians_use_training_patients_only(cohort):
+    rl = read_record_list(cohort)
+    train = rl.patient_id.unique()[:8]; other = rl.subject_id[~rl.patient_id.isin(train)].iloc[0]
+    a, _ = ecg_metadata(cohort, signal=False, train_ids=train)
+    omr = cohort/'hosp/omr.csv.gz'
+    _edit(omr, lambda df: df.assign(result_value=np.where((df.subject_id == str(other)) & (df.result_name == 'Blood Pressure'), '250/100', df.result_value)))
+    b, _ = ecg_metadata(cohort, signal=False, train_ids=train)
+    med = a.sbp_source == 'median'
+    assert med.any() and np.allclose(a.sbp[med], b.sbp[med])
+    with pytest.raises(ValueError, match='impute must be one of'): ecg_metadata(cohort, signal=False, impute='zero')
