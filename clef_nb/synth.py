@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['FS', 'N_SAMPLES', 'GAIN', 'MIMIC_LEADS', 'COVARIATES', 'COUPLINGS', 'LEAD_FIELD', 'PRE', 'TPL', 'MM_COLS', 'SENTINEL',
-           'LAB_COLS', 'ITEM_TC', 'ITEM_HDL', 'ICD', 'record_path', 'make_patients', 'ecg_params', 'simulate',
-           'machine_measurements', 'write_records', 'Cohort', 'make_cohort']
+           'HOSP_RATES', 'LAB_COLS', 'ITEM_TC', 'ITEM_HDL', 'ICD', 'record_path', 'make_patients', 'ecg_params',
+           'simulate', 'machine_measurements', 'write_records', 'Cohort', 'make_cohort']
 
 # %% ../nbs/10a_synth.ipynb #a7a4f845
 import gzip, time
@@ -284,6 +284,27 @@ def write_records(
         p.with_suffix('.hea').write_text('\n'.join([f'{p.name} 12 {FS} {N_SAMPLES} {stamp[i]}', *sig]) + '\n')
         frames[i].tofile(p.with_suffix('.dat'))
 
+# %% ../nbs/10a_synth.ipynb #b4d8df0a
+HOSP_RATES = pd.DataFrame([
+    # rate            value  meaning                                                                        basis
+    ('ecg_geometric', 0.45,  'ECGs per patient ~ Geometric(p), capped at `max_ecgs` (mean 2.2)',              'assumed; fewer than MIMIC-IV-ECG (about 800,000 ECGs / 160,000 patients = 5), to keep cohorts small'),
+    ('omr_none',      0.20,  'share of patients with no outpatient visit at the hospital',                   'assumed: MIMIC-IV patients come through the ED or an ICU, many with care elsewhere'),
+    ('omr_visits',    4.0,   'mean outpatient visits (Poisson) from 2 years before the first ECG to 1 after the last', 'assumed'),
+    ('omr_bp',        0.80,  'share of visits with a `Blood Pressure`',                                      'assumed: blood pressure is the outpatient measurement taken most often'),
+    ('omr_weight',    0.50,  'share of visits with a `Weight (Lbs)`',                                        'assumed'),
+    ('omr_bmi',       0.45,  'share of visits with a `BMI (kg/m2)`',                                         'assumed'),
+    ('omr_height',    0.20,  'share of visits with a `Height (Inches)`',                                     'assumed'),
+    ('lipid_none',    0.45,  'share of patients with no lipid panel in the hospital\'s labs',                'BRFSS 2009: 76.0 % screened within 5 years (MMWR 2012); assumed 72 % of those drawn at this hospital: 1 - 0.76 x 0.72 = 0.45'),
+    ('lipid_panels',  1.3,   'mean lipid panels (Poisson, at least 1) of a patient with any',                'assumed'),
+    ('hdl_in_panel',  0.90,  'share of lipid panels that report HDL',                                        'assumed'),
+    ('admissions',    1.5,   'mean admissions (Poisson); a patient with none has no diagnosis code (22 %)',  'assumed; only admissions carry billed diagnoses (MIMIC-IV diagnoses_icd)'),
+    ('dx_diabetes',   0.85,  "share of a diabetic's admissions coded with diabetes",                         'assumed'),
+    ('dx_smoking',    0.60,  "share of a current smoker's admissions coded with tobacco use",                'assumed: tobacco use is under-coded'),
+    ('dx_former',     0.15,  "share of a non-smoker's admissions coded with *history of* smoking",           'assumed'),
+    ('icd9',          0.65,  'share of admissions coded in ICD-9',                                           'ICD-10-CM from 1 Oct 2015 (CMS): 7.75 of the 12 years 2008-2019'),
+], columns=['rate', 'value', 'meaning', 'basis']).set_index('rate')
+_R = HOSP_RATES.value.to_dict()
+
 # %% ../nbs/10a_synth.ipynb #606e04ca
 def _unique_ids(rng:np.random.Generator, n:int, lo:int)->np.ndarray:
     "Draw `n` distinct sorted 8-digit ids in [lo, lo + 10^7)."
@@ -292,7 +313,7 @@ def _unique_ids(rng:np.random.Generator, n:int, lo:int)->np.ndarray:
 
 def _schedule(pts:pd.DataFrame, rng:np.random.Generator, max_ecgs:int)->pd.DataFrame:
     "One row per ECG: patient row `pid`, subject_id, study_id, ecg_time, day (since the anchor year began), true age."
-    k = np.minimum(rng.geometric(0.45, len(pts)), max_ecgs)
+    k = np.minimum(rng.geometric(_R['ecg_geometric'], len(pts)), max_ecgs)
     pid = np.repeat(np.arange(len(pts)), k)
     first = np.r_[True, pid[1:] != pid[:-1]]
     gap = np.where(first, 0, np.where(rng.random(len(pid)) < 0.15, rng.uniform(0.02, 2, len(pid)), rng.exponential(250, len(pid))))
@@ -328,14 +349,14 @@ def _visits(pts:pd.DataFrame, span:tuple, k:np.ndarray, rng:np.random.Generator)
 # %% ../nbs/10a_synth.ipynb #b24d41c5
 def _omr(pts:pd.DataFrame, span:tuple, rng:np.random.Generator)->pd.DataFrame:
     "The hosp `omr` table: blood pressure, weight, BMI and height at outpatient visits, plus distractors."
-    pid, when = _visits(pts, span, rng.poisson(4, len(pts))*(rng.random(len(pts)) > 0.2), rng)
+    pid, when = _visits(pts, span, rng.poisson(_R['omr_visits'], len(pts))*(rng.random(len(pts)) > _R['omr_none']), rng)
     n, g = len(pid), lambda c: pts[c].to_numpy()[pid]
     w = g('weight')*(1 + 0.02*rng.standard_normal(n))
     sbp, dbp = np.round(g('sbp') + 8*rng.standard_normal(n)), np.round(g('dbp') + 6*rng.standard_normal(n))
-    rows = {'Blood Pressure': (0.8, pd.Series(sbp.astype(int)).astype(str) + '/' + pd.Series(dbp.astype(int)).astype(str)),
-            'Weight (Lbs)': (0.5, pd.Series(np.round(w, 1)).astype(str)),
-            'BMI (kg/m2)': (0.45, pd.Series(np.round(703*w/g('height')**2, 1)).astype(str)),
-            'Height (Inches)': (0.2, pd.Series(np.round(g('height'), 1)).astype(str)),
+    rows = {'Blood Pressure': (_R['omr_bp'], pd.Series(sbp.astype(int)).astype(str) + '/' + pd.Series(dbp.astype(int)).astype(str)),
+            'Weight (Lbs)': (_R['omr_weight'], pd.Series(np.round(w, 1)).astype(str)),
+            'BMI (kg/m2)': (_R['omr_bmi'], pd.Series(np.round(703*w/g('height')**2, 1)).astype(str)),
+            'Height (Inches)': (_R['omr_height'], pd.Series(np.round(g('height'), 1)).astype(str)),
             'Blood Pressure Sitting': (0.1, pd.Series((sbp + 5).astype(int)).astype(str) + '/' + pd.Series(dbp.astype(int)).astype(str)),
             'eGFR': (0.15, pd.Series(np.round(rng.uniform(30, 110, n))).astype(int).astype(str))}
     out = [pd.DataFrame(dict(subject_id=g('subject_id'), chartdate=when.strftime('%Y-%m-%d'), seq_num=1, result_name=name, result_value=v))[rng.random(n) < p]
@@ -349,11 +370,11 @@ ITEM_TC, ITEM_HDL = 50907, 50904  # Cholesterol, Total; Cholesterol, HDL (mg/dL)
 
 def _labevents(pts:pd.DataFrame, span:tuple, rng:np.random.Generator)->pd.DataFrame:
     "The hosp `labevents` table: lipid panels in mg/dL (total cholesterol, HDL, LDL, triglycerides) and glucose."
-    k = np.where(rng.random(len(pts)) < 0.45, 0, np.maximum(1, rng.poisson(1.3, len(pts))))
+    k = np.where(rng.random(len(pts)) < _R['lipid_none'], 0, np.maximum(1, rng.poisson(_R['lipid_panels'], len(pts))))
     pid, when = _visits(pts, span, k, rng)
     n, g = len(pid), lambda c: pts[c].to_numpy()[pid]
     tc, hdl, tg = g('tc')*38.67*(1 + 0.04*rng.standard_normal(n)), g('hdl')*38.67*(1 + 0.04*rng.standard_normal(n)), rng.lognormal(np.log(130), 0.4, n)
-    items = [(ITEM_TC, tc, 0, 199, True), (ITEM_HDL, hdl, 40, np.nan, rng.random(n) > 0.1), (50905, tc - hdl - tg/5, 0, 129, True),
+    items = [(ITEM_TC, tc, 0, 199, True), (ITEM_HDL, hdl, 40, np.nan, rng.random(n) < _R['hdl_in_panel']), (50905, tc - hdl - tg/5, 0, 129, True),
              (51000, tg, 0, 149, True), (50931, rng.lognormal(np.log(100), 0.25, n), 70, 100, True)]
     spec = rng.permutation(_unique_ids(rng, n, 10_000_000))
     out = pd.concat([pd.DataFrame(dict(subject_id=g('subject_id'), specimen_id=spec, itemid=it, charttime=when, valuenum=np.round(v), ref_range_lower=lo, ref_range_upper=hi))[np.broadcast_to(keep, n)]
@@ -372,11 +393,11 @@ ICD = {  # (ICD-10 codes, ICD-9 codes) per kind
 
 def _diagnoses(pts:pd.DataFrame, rng:np.random.Generator)->pd.DataFrame:
     "The hosp `diagnoses_icd` table: admissions with background, diabetes and (current or former) smoking codes."
-    pid = np.repeat(np.arange(len(pts)), rng.poisson(1.5, len(pts)))
+    pid = np.repeat(np.arange(len(pts)), rng.poisson(_R['admissions'], len(pts)))
     n, g = len(pid), lambda c: pts[c].to_numpy()[pid]
-    v9 = rng.random(n) < 0.4
-    slots = {'other': rng.random((n, 4)) < 0.7, 'diabetes': (g('diabetes') == 1) & (rng.random(n) < 0.85),
-             'smoking': (g('smoking') == 1) & (rng.random(n) < 0.6), 'former_smoking': (g('smoking') == 0) & (rng.random(n) < 0.15)}
+    v9 = rng.random(n) < _R['icd9']
+    slots = {'other': rng.random((n, 4)) < 0.7, 'diabetes': (g('diabetes') == 1) & (rng.random(n) < _R['dx_diabetes']),
+             'smoking': (g('smoking') == 1) & (rng.random(n) < _R['dx_smoking']), 'former_smoking': (g('smoking') == 0) & (rng.random(n) < _R['dx_former'])}
     code, on = [], []
     for kind, m in slots.items():
         m = m.reshape(n, -1); c10, c9 = (np.array(c) for c in ICD[kind])
