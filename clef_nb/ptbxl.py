@@ -95,7 +95,7 @@ def write_ptbxl_fixture(
     "Write a small PTB-XL in its real layout: both record folders, the database and the statements table."
     root, rng = Path(root), np.random.default_rng(seed)
     a = _assign(n, rng)
-    x, st = simulate_states(n, rng, _overrides(a))
+    x, st = simulate_states(n, rng, _overrides(a), age=(18, 95), p_male=0.52)  # PTB-XL: 52 % men, median age 62 (Wagner et al. 2020)
     db = _database(a, st, rng)
     root.mkdir(parents=True, exist_ok=True)
     db.to_csv(root/'ptbxl_database.csv', index=False)

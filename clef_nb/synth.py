@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['FS', 'N_SAMPLES', 'GAIN', 'MIMIC_LEADS', 'COVARIATES', 'COUPLINGS', 'LEAD_FIELD', 'PRE', 'TPL', 'MM_COLS', 'SENTINEL',
-           'HOSP_RATES', 'LAB_COLS', 'ITEM_TC', 'ITEM_HDL', 'ICD', 'record_path', 'make_patients', 'ecg_params',
-           'simulate', 'machine_measurements', 'write_records', 'Cohort', 'make_cohort']
+           'HOSP_RATES', 'LAB_COLS', 'ITEM_TC', 'ITEM_HDL', 'ICD', 'record_path', 'make_patients', 'log2risk',
+           'ecg_params', 'simulate', 'machine_measurements', 'write_records', 'Cohort', 'make_cohort']
 
 # %% ../nbs/10a_synth.ipynb #a7a4f845
 import gzip, time
@@ -34,9 +34,11 @@ def _sigmoid(x): return 1/(1 + np.exp(-x))
 def make_patients(
     n:int, # number of patients
     rng:np.random.Generator, # random source
+    age:tuple=(18, 91), # (youngest, oldest) age; the same hospital-like shape is stretched over it
+    p_male:float=0.48, # share of men
 )->pd.DataFrame: # one row per patient: age, sex, height (in), weight (lb), bmi, sbp, dbp (mmHg), tc, hdl (mmol/L), smoking, diabetes (0/1)
     "Draw patients with correlated clinical variables (the truth, before any measurement or missingness)."
-    age, male, z, e = 18 + 73*rng.beta(2.2, 1.6, n), (rng.random(n) < 0.48).astype(float), rng.standard_normal(n), rng.standard_normal((6, n))
+    age, male, z, e = age[0] + (age[1] - age[0])*rng.beta(2.2, 1.6, n), (rng.random(n) < p_male).astype(float), rng.standard_normal(n), rng.standard_normal((6, n))
     height = np.where(male == 1, 69.3, 63.8) + 2.8*e[0] - 0.02*(age - 50)
     bmi = np.clip(28 + 2.5*z + 0.03*(age - 50) + 4.5*e[1], 15, 60)
     sbp = np.clip(120 + 0.45*(age - 45) + 0.6*(bmi - 28) + 4*male + 5*z + 14*e[2], 80, 230)
@@ -74,6 +76,15 @@ COUPLINGS = pd.DataFrame([
     ('wander', 'mV',    'log',  0.08,  0,      0,    0,    0,     0,      0,   0,    0.6,  0,    0.005, 1.5,   'baseline wander RMS (< 0.75 Hz)'),
     ('mains',  'uV',    'log',  3,     0,      0,    0,    0,     0,      0,   0,    1.0,  0,    0,     60,    '60 Hz interference amplitude'),
 ], columns=['param', 'unit', 'link', 'base', *COVARIATES, 'sd', 'rho', 'lo', 'hi', 'drives']).set_index('param')
+
+# %% ../nbs/10a_synth.ipynb #8263fe5f
+def log2risk(
+    cov:pd.DataFrame, # one row per ECG: the truth at the ECG (age, sex, sbp, tc, hdl, smoking, diabetes)
+    region:str='low', # SCORE2 risk region
+)->np.ndarray: # log2(SCORE2 % / 5), the age clipped into 40–89.9 (5 % where SCORE2 still has no value)
+    "The `log2risk` covariate of `COUPLINGS`: the patient's own SCORE2 on a log2 scale around 5 %."
+    r = score2(np.clip(cov.age, 40, 89.9), cov.sex, cov.sbp, cov.tc, cov.hdl, cov.smoking, cov.diabetes, region=region)
+    return np.log2(np.nan_to_num(r, nan=5.)/5)
 
 # %% ../nbs/10a_synth.ipynb #f41fcb39
 _LINKS = {'id': (lambda v: v, lambda v: v), 'log': (np.log, np.exp), 'logit': (lambda p: np.log(p/(1 - p)), _sigmoid)}
@@ -431,8 +442,7 @@ def _ecg_table(pts:pd.DataFrame, rng:np.random.Generator, max_ecgs:int, region:s
     e = _schedule(pts, rng, max_ecgs)
     g = pts.iloc[e.pid].reset_index(drop=True)
     cov = g.assign(age=e.age, male=(g.sex == 'M').astype(float))
-    clip = score2(np.clip(cov.age, 40, 89.9), cov.sex, cov.sbp, cov.tc, cov.hdl, cov.smoking, cov.diabetes, region=region)
-    cov['log2risk'] = np.log2(np.nan_to_num(clip, nan=5.)/5)
+    cov['log2risk'] = log2risk(cov, region)
     prm = ecg_params(cov, rng.standard_normal((len(pts), len(COUPLINGS)))[e.pid], rng)
     prm['af'] = (rng.random(len(e)) < prm.af).astype(float)
     risk = score2(cov.age, cov.sex, cov.sbp, cov.tc, cov.hdl, cov.smoking, cov.diabetes, region=region)

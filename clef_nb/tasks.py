@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from .io import LEADS12, canonical_lead
 import wfdb
-from .synth import make_patients, ecg_params, simulate, COUPLINGS, MIMIC_LEADS
+from .synth import make_patients, log2risk, ecg_params, simulate, COUPLINGS, MIMIC_LEADS
+from .score2 import score2
 
 # %% ../nbs/15_tasks.ipynb #53335663
 @dataclass(frozen=True)
@@ -233,10 +234,13 @@ def simulate_states(
     n:int, # number of ECGs (one patient each)
     rng:np.random.Generator, # random source
     overrides:pd.DataFrame=None, # n rows; columns among `COUPLINGS` params (`af` 0/1); NaN keeps the drawn value
-)->tuple: # (signals (n, 12, 5000) float32 mV in `LEADS12` order, state: patient variables + ECG parameters + measurements)
-    "Simulate `n` 10 s 12-lead ECGs at 500 Hz of fresh patients, with some ECG parameters forced."
-    pts = make_patients(n, rng)
-    cov = pts.assign(male=(pts.sex == 'M').astype(float), log2risk=rng.normal(0, 1, n))
+    age:tuple=(18, 91), # the dataset's (youngest, oldest) age
+    p_male:float=0.48, # the dataset's share of men
+)->tuple: # (signals (n, 12, 5000) float32 mV in `LEADS12` order, state: patient variables, `risk` (SCORE2 %, NaN outside 40–89), ECG parameters, measurements)
+    "Simulate `n` 10 s 12-lead ECGs at 500 Hz of fresh patients of the synthetic population, with some ECG parameters forced."
+    pts = make_patients(n, rng, age, p_male)
+    pts = pts.assign(risk=score2(pts.age, pts.sex, pts.sbp, pts.tc, pts.hdl, pts.smoking, pts.diabetes))
+    cov = pts.assign(male=(pts.sex == 'M').astype(float), log2risk=log2risk(pts))
     prm = ecg_params(cov, rng.standard_normal((n, len(COUPLINGS))), rng)
     prm['af'] = (rng.random(n) < prm.af).astype(float)
     if overrides is not None:
