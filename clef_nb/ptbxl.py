@@ -14,6 +14,8 @@ import pandas as pd
 from scipy.signal import decimate
 from .io import LEADS12
 from .cache import CacheSpec, build_cache, open_cache
+import operator
+from .synth import COUPLINGS
 from .tasks import (PTBXL_DIAGNOSTIC, PTBXL_FORM, PTBXL_RHYTHM, TASKS, UnknownCodeError, MalformedRowError,
                            need_file, skips, simulate_states, write_wfdb, as_leads)
 
@@ -38,7 +40,7 @@ _FINDINGS = {  # statement: forced simulator parameters
     'CLBBB': dict(qrs=155, strain=0.5, axis=-15), 'WPW': dict(qrs=125, pr=100), 'ILBBB': dict(qrs=112, axis=-10), '1AVB': dict(pr=250),
     '2AVB': dict(pr=300, hr=50), '3AVB': dict(hr=38, qrs=135, pr=320),
     'SR': dict(af=0), 'AFIB': dict(af=1), 'AFLT': dict(af=1, hr=140), 'STACH': dict(af=0, hr=118), 'SARRH': dict(af=0, rsa=12, lf=6),
-    'SBRAD': dict(af=0, hr=47), 'PACE': dict(qrs=165, af=0), 'SVARR': dict(af=0, pac=0.2), 'BIGU': dict(af=0, pvc=0.5),
+    'SBRAD': dict(af=0, hr=47), 'PACE': dict(qrs=165, af=0, pace=1), 'SVARR': dict(af=0, pac=0.2), 'BIGU': dict(af=0, pvc=0.5),
     'TRIGU': dict(af=0, pvc=0.33), 'SVTAC': dict(af=0, hr=165), 'PSVT': dict(af=0, hr=180, pac=0.1),
     'ABQRS': dict(qrs=115), 'PVC': dict(pvc=0.15), 'STD_': dict(strain=0.6), 'VCLVH': dict(volt=1.9), 'QWAVE': dict(volt=0.7, axis=-20),
     'LOWT': dict(t_amp=0.35), 'NT_': dict(strain=0.3), 'PAC': dict(pac=0.15), 'LPR': dict(pr=230), 'INVT': dict(strain=0.95),
@@ -54,17 +56,82 @@ def _scp_table()->pd.DataFrame:
                       'diagnostic_subclass': [PTBXL_DIAGNOSTIC.get(c, ('', ''))[1] for c in codes]})
     return t.reindex(columns=SCP_COLS, fill_value='')
 
-# %% ../nbs/15a_ptbxl.ipynb #1433f65a
+# %% ../nbs/15a_ptbxl.ipynb #9ec4809e
+_RHYTHM_PARAMS = ('af', 'hr', 'rsa', 'lf')                                      # rhythm > diagnostic > form
+_WORST = ('strain', 'qrs', 'pr', 'qtc', 'p_dur', 'p_amp', 'pvc', 'pac', 'pace')   # the largest value
+                                                                                 # anything else: diagnostic > form > rhythm
+def _merge(d:str, f:str='', r:str='')->dict:
+    "Forced simulator parameters of a record with diagnostic `d`, form `f` and rhythm `r` statements ('' = none)."
+    out = {}
+    for p in set().union(*(_FINDINGS[s] for s in (d, f, r) if s)):
+        v = {k: _FINDINGS[s][p] for k, s in (('d', d), ('f', f), ('r', r)) if s and p in _FINDINGS[s]}
+        out[p] = max(v.values()) if p in _WORST else next(v[k] for k in (('r', 'd', 'f') if p in _RHYTHM_PARAMS else ('d', 'f', 'r')) if k in v)
+    return out
+
+# %% ../nbs/15a_ptbxl.ipynb #60f462c5
+_OPS = {'>=': operator.ge, '<=': operator.le, '==': operator.eq, '<': operator.lt}
+_NEEDS_P = ('1AVB', '2AVB', 'LPR', 'LAO/LAE', 'RAO/RAE', 'WPW', 'PAC')
+_EXTRA = {
+    'NORM': [('af', '==', 0), ('hr', '>=', 50), ('hr', '<=', 100), ('strain', '<=', 0.1), ('qrs', '<', 110), ('pr', '>=', 120), ('pr', '<=', 200),
+             ('volt', '>=', 0.5), ('volt', '<=', 1.8), ('qtc', '<', 460), ('t_amp', '>=', 0.6), ('pace', '==', 0)],
+    'CLBBB': [('qrs', '>=', 120)], 'CRBBB': [('qrs', '>=', 120)], 'PACE': [('qrs', '>=', 120)],
+    'PVC': [('n_pvc', '>=', 1)], 'BIGU': [('n_pvc', '>=', 3)], 'TRIGU': [('n_pvc', '>=', 2)],
+    'PAC': [('n_pac', '>=', 1)], 'SVARR': [('n_pac', '>=', 1)], 'PRC(S)': [('n_ectopic', '>=', 1)]}
+
+def _criteria(s:str)->list:
+    "The defining feature of statement `s`: (column, operator, value) conditions on the simulated state."
+    if s == 'NORM': return _EXTRA['NORM']
+    forced = [(p, '==' if p in ('af', 'pace') else '>=' if v > COUPLINGS.base.get(p, 0) else '<=', v) for p, v in _FINDINGS[s].items()]
+    return forced + _EXTRA.get(s, []) + ([('af', '==', 0)] if s in _NEEDS_P else [])
+
+def _holds(s:str, state:dict, known_only:bool=False)->bool:
+    "Whether `state` (parameters and counts) shows statement `s`; with `known_only`, conditions on absent columns pass."
+    return all(_OPS[op](state.get(c, 0), v) for c, op, v in _criteria(s) if not known_only or c in state)
+
+# %% ../nbs/15a_ptbxl.ipynb #297df61a
+def _fits(stmts:list)->bool:
+    "Whether the merged forced parameters of `stmts` (diagnostic, form, rhythm) show every one of them."
+    m = _merge(*stmts)
+    return all(_holds(s, m, known_only=True) for s in stmts if s)
+
+def _next_fitting(options:list, start:str, fit)->str:
+    "The first of `options`, in cycle order from `start`, for which `fit` holds ('' if none)."
+    k = options.index(start)
+    return next((o for o in options[k:] + options[:k] if fit(o)), '')
+
 def _assign(n, rng):
-    "Per record: one diagnostic, one rhythm and one form-only statement, each cycling through its list."
+    "Per record: a diagnostic statement (cycling through all 44), then the next rhythm and form-only statement of their cycles that fit it."
     form_only = [c for c in PTBXL_FORM if c not in PTBXL_DIAGNOSTIC]
     pick = lambda lst: np.array(lst, object)[rng.permutation(np.arange(n) % len(lst))]
-    return pd.DataFrame(dict(diag=pick(list(PTBXL_DIAGNOSTIC)), rhythm=pick(list(PTBXL_RHYTHM)), form=pick(form_only)))
+    rows = []
+    for d, r0, f0 in zip(pick(list(PTBXL_DIAGNOSTIC)), pick(list(PTBXL_RHYTHM)), pick(form_only)):
+        r = _next_fitting(list(PTBXL_RHYTHM), r0, lambda r: _fits([d, '', r]))
+        rows.append(dict(diag=d, rhythm=r, form=_next_fitting(form_only, f0, lambda f: _fits([d, f, r]))))
+    return pd.DataFrame(rows)
 
 def _overrides(a:pd.DataFrame)->pd.DataFrame:
-    "Forced simulator parameters: rhythm first, then form, then the diagnostic statement."
-    rows = [_FINDINGS[r] | _FINDINGS[f] | {k: v for k, v in _FINDINGS[d].items() if k not in ('af', 'hr') or r == 'SR'} for d, r, f in zip(a.diag, a.rhythm, a.form)]
-    return pd.DataFrame(rows)
+    "Forced simulator parameters of each record, its statements merged by `_merge`."
+    ov = pd.DataFrame([_merge(d, f, r) for d, f, r in zip(a.diag, a.form, a.rhythm)])
+    return ov.assign(pace=ov.pace.fillna(0)) if 'pace' in ov else ov   # `pace` is not a drawn parameter: absent means not paced
+
+def _shown(a:pd.DataFrame, st:pd.DataFrame)->pd.DataFrame:
+    "Per record and statement slot (diag, form, rhythm): whether the simulated state shows the statement."
+    rows = st.assign(n_ectopic=st.n_pvc + st.n_pac).to_dict('records')
+    return pd.DataFrame({k: [_holds(s, r) if s else True for s, r in zip(a[k], rows)] for k in ('diag', 'form', 'rhythm')})
+
+# %% ../nbs/15a_ptbxl.ipynb #2f8c271a
+_MIX = dict(age=(18, 95), p_male=0.52)  # PTB-XL: 52 % men, median age 62 (Wagner et al. 2020)
+
+def _simulate_shown(a:pd.DataFrame, rng:np.random.Generator, tries:int=30)->tuple:
+    "Simulate the records of statements `a`; draw again (a new patient) any record that does not show all its statements."
+    ov = _overrides(a)
+    x, st = simulate_states(len(a), rng, ov, **_MIX)
+    for _ in range(tries):
+        bad = np.flatnonzero(~_shown(a, st).all(axis=1))
+        if not bad.size: return x, st
+        x2, st2 = simulate_states(bad.size, rng, ov.iloc[bad].reset_index(drop=True), **_MIX)
+        x[bad] = x2; st = pd.concat([st.drop(index=bad), st2[st.columns].set_axis(bad)]).sort_index()
+    raise RuntimeError(f'{bad.size} PTB-XL fixture record(s) do not show their statements after {tries} draws, e.g. {a.iloc[bad[0]].to_dict()}')
 
 # %% ../nbs/15a_ptbxl.ipynb #7b0909ec
 def _database(a, st, rng):
@@ -74,7 +141,7 @@ def _database(a, st, rng):
     repeat = np.r_[False, rng.random(n - 1) < 0.12]  # about one record in eight is a patient's second ECG
     pid = 15000 + np.cumsum(~repeat)
     fold = (rng.permutation(pid.max() + 1) % 10 + 1)[pid]
-    codes = [{d: 100.0, f: float(rng.choice([0., 50., 100.])), r: 0.0} | ({'PVC': 100.0} if k > 0 and r not in ('BIGU', 'TRIGU') else {}) | ({'PAC': 50.0} if m > 0 else {})
+    codes = [{k: v for k, v in {d: 100.0, f: float(rng.choice([0., 50., 100.])), r: 0.0}.items() if k} | ({'PVC': 100.0} if k > 0 and r not in ('BIGU', 'TRIGU') else {}) | ({'PAC': 50.0} if m > 0 else {})
              for d, r, f, k, m in zip(a.diag, a.rhythm, a.form, st.n_pvc, st.n_pac)]
     ax = np.select([st.qrs_axis < -30, st.qrs_axis > 90], ['LAD', 'RAD'], 'MID')
     ids = np.arange(1, n + 1)
@@ -95,7 +162,7 @@ def write_ptbxl_fixture(
     "Write a small PTB-XL in its real layout: both record folders, the database and the statements table."
     root, rng = Path(root), np.random.default_rng(seed)
     a = _assign(n, rng)
-    x, st = simulate_states(n, rng, _overrides(a), age=(18, 95), p_male=0.52)  # PTB-XL: 52 % men, median age 62 (Wagner et al. 2020)
+    x, st = _simulate_shown(a, rng)
     db = _database(a, st, rng)
     root.mkdir(parents=True, exist_ok=True)
     db.to_csv(root/'ptbxl_database.csv', index=False)

@@ -133,7 +133,7 @@ def _axis(area:np.ndarray)->np.ndarray:
 
 # %% ../nbs/10a_synth.ipynb #6a19a661
 def _waves(p:pd.DataFrame, rng:np.random.Generator)->tuple:
-    "Wave parameters of the sinus beat (6 waves: P Q R S ST T) and of the PVC (2 waves), and the QT in s."
+    "Wave parameters of the sinus beat (6 waves: P Q R S ST T, and a pacing spike where `pace`) and of the PVC (2 waves), and the QT in s."
     n, D, PR, Pd = len(p), p.qrs.to_numpy()/1000, p.pr.to_numpy()/1000, p.p_dur.to_numpy()/1000
     QT, ax, v, s = p.qtc.to_numpy()/1000*(60/p.hr.to_numpy())**(1/3), p.axis.to_numpy(), p.volt.to_numpy(), p.strain.to_numpy()
     j = rng.standard_normal((n, 8))
@@ -147,6 +147,10 @@ def _waves(p:pd.DataFrame, rng:np.random.Generator)->tuple:
                  mu=np.stack([-D/2 - PR + Pd/2, -0.32*D, 0*D, 0.3*D, J + 0.3*(muT - J), muT], 1),
                  sl=np.stack([Pd/5, 0.07*D, 0.11*D, 0.08*D, 0.25*(muT - J), 1.6*sig_t], 1))
     sinus['sr'] = sinus['sl'].copy(); sinus['sr'][:, 5] = sig_t
+    if 'pace' in p and (pace := p['pace'].fillna(0).to_numpy(float)).any():  # a pacing spike 5 ms before QRS onset
+        spike = dict(amp=2.5*pace, u=np.broadcast_to(_direction(np.array(90.), np.array(0.)), (n, 3)), mu=-D/2 - 0.005, sl=np.full(n, 0.001))
+        for k in ('amp', 'u', 'mu', 'sl'): sinus[k] = np.concatenate([sinus[k], spike[k][:, None]], 1)
+        sinus['sr'] = np.concatenate([sinus['sr'], spike['sl'][:, None]], 1)
     Dv, uV, one = np.clip(rng.normal(0.15, 0.015, n), 0.12, 0.2), _direction(rng.uniform(-180, 180, n), rng.normal(0, 40, n)), np.ones(n)
     pvc = dict(amp=np.stack([2.0*v, 0.7*one], 1), u=np.stack([uV, -uV], 1), mu=np.stack([0*Dv, Dv/2 + 0.18], 1),
                sl=np.stack([Dv/5.5, 0.07*one], 1), sr=np.stack([Dv/4.5, 0.045*one], 1))
