@@ -261,10 +261,13 @@ def write_wfdb(
 ):
     "Write one WFDB record (format 16, units mV) as a dataset's fixture."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    d = np.where(np.isnan(x), -32768, np.clip(np.round(np.nan_to_num(x)*gain), -32767, 32767)).astype(np.int16).T
-    kw = dict(base_time=pd.Timestamp(base[0]).time(), base_date=pd.to_datetime(base[1], dayfirst=True).date()) if base else {}
-    wfdb.wrsamp(path.name, fs=fs, units=['mV']*len(names), sig_name=list(names), d_signal=d, fmt=['16']*len(names), adc_gain=[gain]*len(names),
-                baseline=[0]*len(names), comments=list(comments), write_dir=str(path.parent), **kw)
+    d = np.where(np.isnan(x), -32768, np.clip(np.round(np.nan_to_num(x)*gain), -32767, 32767)).astype('<i2')   # (leads, samples)
+    when = f" {pd.Timestamp(base[0]).strftime('%H:%M:%S')} {pd.to_datetime(base[1], dayfirst=True).strftime('%d/%m/%Y')}" if base else ''
+    cks = d.sum(-1, dtype=np.int64) % 65536
+    lines = [f'{path.name} {len(names)} {fs} {d.shape[1]}{when}',
+             *[f'{path.name}.dat 16 {gain}(0)/mV 16 0 {d[j, 0]} {cks[j]} 0 {nm}' for j, nm in enumerate(names)], *[f'# {c}' for c in comments]]
+    path.with_suffix('.hea').write_text('\n'.join(lines) + '\n')
+    np.ascontiguousarray(d.T).tofile(path.with_suffix('.dat'))
 
 def as_leads(
     leads, # one lead name, a list of names, or 'all'
