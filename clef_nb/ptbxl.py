@@ -75,7 +75,7 @@ _EXTRA = {
     'NORM': [('af', '==', 0), ('hr', '>=', 50), ('hr', '<=', 100), ('strain', '<=', 0.1), ('qrs', '<', 110), ('pr', '>=', 120), ('pr', '<=', 200),
              ('volt', '>=', 0.5), ('volt', '<=', 1.8), ('qtc', '<', 460), ('t_amp', '>=', 0.6), ('pace', '==', 0)],
     'CLBBB': [('qrs', '>=', 120)], 'CRBBB': [('qrs', '>=', 120)], 'PACE': [('qrs', '>=', 120)],
-    'PVC': [('n_pvc', '>=', 1)], 'BIGU': [('n_pvc', '>=', 3)], 'TRIGU': [('n_pvc', '>=', 2)],
+    'PVC': [('n_pvc', '>=', 1)], 'BIGU': [('n_pvc', '>=', 3), ('hr', '>=', 50)], 'TRIGU': [('n_pvc', '>=', 2), ('hr', '>=', 50)],  # a rate that leaves beats to pair
     'PAC': [('n_pac', '>=', 1)], 'SVARR': [('n_pac', '>=', 1)], 'PRC(S)': [('n_ectopic', '>=', 1)]}
 
 def _criteria(s:str)->list:
