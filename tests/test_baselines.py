@@ -98,3 +98,21 @@ def test_adapters_register_on_first_use_in_a_fresh_process():
             "try: get_encoder('moirai:')\nexcept FileNotFoundError as e: print(type(e).__name__, e)")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert 'WeightsNotGiven Moirai: not run: weights not given' in r.stdout, r.stderr
+
+
+def test_fine_tuning_and_probe_take_a_baseline_unchanged(tmp_path):
+    "A (small) Moirai goes through the same fine-tuning as CLEF's encoder: trained, or frozen as CLEF runs Moirai; SYNTHETIC data."
+    from clef_nb.baselines import moirai_encoder
+    from clef_nb.evaluate import synthetic_tasks, task_data, finetune, FinetuneConfig, stored_embeddings
+    cache, tasks = synthetic_tasks(tmp_path/'synth', n_patients=24, seed=2)
+    small = MoiraiConfig(d_model=64, layers=1)
+    enc = moirai_encoder(write_layout('moirai', tmp_path/'model.safetensors', cfg=small), cfg=small)
+    td = task_data(tasks['synth_hr'], cache)
+    before = {k: v.clone() for k, v in enc.model.state_dict().items()}
+    for freeze in (False, True):
+        p, info = finetune(enc, cache, td, td.part('train'), td.part('val'), td.part('test'), lead='I',
+                           cfg=FinetuneConfig(max_epochs=2, batch=16, freeze=freeze))
+        assert p.shape == (len(td.part('test')),) and np.isfinite(p).all() and info['epochs'] == 2
+    assert all(torch.equal(before[k], v) for k, v in enc.model.state_dict().items())   # the encoder itself is never modified
+    E = stored_embeddings(enc, cache, 'I', progress=False)
+    assert E.shape == (len(cache), 64) and np.isfinite(E[cache.index.ok.to_numpy()]).all()
