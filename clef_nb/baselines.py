@@ -11,7 +11,7 @@ __all__ = ['log', 'ECGFOUNDER_CONTRACT', 'STMEM_CONTRACT', 'KED_CONTRACT', 'MOME
 
 # %% ../nbs/30a_baselines.ipynb #c82cb36f
 import hashlib, logging, math
-from dataclasses import dataclass, asdict, replace
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -244,7 +244,7 @@ class STMEMNet(Baseline):
         self.lead_embeddings = nn.ParameterList(nn.Parameter(torch.zeros(c.width)) for _ in range(c.num_leads))
         for i in range(c.depth): self.add_module(f'block{i}', _ViTBlock(c.width, c.mlp, c.heads))
         self.norm = nn.LayerNorm(c.width)
-        self.n_samples, self.pos = n_samples, None
+        self.n_samples = n_samples
         self.contract = f'1 lead at 500 Hz, {n_samples} samples ({n_samples // c.patch} patches of {c.patch}), z-scored'
 
     def _table(self, n): # (n + 2, width): the loaded table, extended to n patches by ST-MEM's own formula
@@ -301,7 +301,10 @@ def stmem_encoder(
     sd = _stmem_encoder_sd(_part(_read(path, 'ST-MEM', STMEM_CONTRACT), 'model', path, 'ST-MEM', STMEM_CONTRACT), path, cfg)
     with torch.device('meta'): m = STMEMNet(cfg, n_samples)
     m = load_strict(m, sd, _weights_file(path), 'ST-MEM', STMEM_CONTRACT)
-    return _encoder(m, path, 'st-mem', 500., n_samples / 500, cfg.width, 'masked-modelling')
+    t = m.pos_embedding[0].detach()
+    sincos = torch.allclose(t, stmem_pos_table(t.shape[1], t.shape[0] - 2), atol=1e-5)
+    if not sincos: log.warning('%s: the positional table is not ST-MEM\'s sin-cos formula; it is interpolated to %d patches', path, n_samples // cfg.patch)
+    return _encoder(m, path, 'st-mem', 500., n_samples / 500, cfg.width, 'masked-modelling', variant='pos-sincos' if sincos else 'pos-interpolated')
 
 # %% ../nbs/30a_baselines.ipynb #036058ac
 def _conv_bn(ni, nf, ks, stride=1, relu=True, zero_bn=False):
