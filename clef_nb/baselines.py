@@ -9,8 +9,8 @@ __all__ = ['log', 'ECGFOUNDER_CONTRACT', 'STMEM_CONTRACT', 'KED_CONTRACT', 'MOME
            'KEDNet', 'ked_single_lead', 'ked_encoder', 'T5EncoderConfig', 't5_buckets', 'T5Encoder', 'MOMENTNet',
            'moment_positions', 'moment_encoder', 'MoiraiConfig', 'MoiraiNet', 'moirai_encoder']
 
-# %% ../nbs/30a_baselines.ipynb #c82cb36f
-import hashlib, logging, math
+# %% ../nbs/30a_baselines.ipynb #0c7b1403
+import logging, math
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -82,16 +82,17 @@ class Baseline(nn.Module):
     "A foundation model as an embedding network: `x: (batch, n_leads, n_samples)` → `(batch, dim)`, its input contract checked."
     name, contract, n_leads, n_samples = 'baseline', '', 1, 0
     def check(self, x):
+        "Return `x` if it has the contract's shape, else raise naming the contract."
         if x.ndim != 3 or x.shape[1] != self.n_leads or x.shape[2] != self.n_samples:
             raise ValueError(f"{self.name} takes x: (batch, {self.n_leads}, {self.n_samples}) — {self.contract}; got {tuple(x.shape)}")
         return x
 
 # %% ../nbs/30a_baselines.ipynb #41086bc9
-def _encoder(model, path, name, fs, seconds, dim, method, variant='', key_extra=''):
+def _encoder(model, path, name, fs, seconds, dim, method, variant='', key_extra='', size='base'):
     "Wrap a loaded baseline as an `Encoder` keyed by its file's sha256."
     f = _weights_file(path)
     return Encoder(model.eval(), dim, f'{name}:{_sha(f)}{key_extra}', name, fs=fs, seconds=seconds, n_leads=model.n_leads,
-                   norm='zscore', size='base', method=method, variant=variant)
+                   norm='zscore', size=size, method=method, variant=variant)
 
 def register(name):
     "Register an adapter `f(path) -> Encoder` under `name` for `get_encoder('name:PATH')`."
@@ -118,7 +119,8 @@ def _random_like(shapes, seed, fixed={}):
         if k in fixed: out[k] = fixed[k]
         elif not dt.is_floating_point: out[k] = torch.zeros(shape, dtype=dt)
         elif k.endswith('running_var'): out[k] = torch.ones(shape)
-        elif len(shape) >= 2: out[k] = torch.randn(shape, generator=g) * math.prod(shape[1:]) ** -.5 * (.1 if 'conv3' in k or '.2.0.' in k else 1)
+        elif len(shape) >= 2:                                  # fan-in scaled; the last conv of each residual branch damped
+            out[k] = torch.randn(shape, generator=g) * math.prod(shape[1:]) ** -.5 * (.1 if 'conv3' in k or 'convs.2.0' in k else 1)
         elif k.endswith('weight') and 'bias' not in k: out[k] = 1 + .02 * torch.randn(shape, generator=g)
         else: out[k] = .02 * torch.randn(shape, generator=g)
     return out
@@ -144,6 +146,7 @@ def write_layout(
     if name == 'st-mem': fixed['pos_embedding'] = stmem_pos_table(m.cfg.width, m.cfg.seq_len // m.cfg.patch)[None]
     if name == 'moment': fixed['patch_embedding.position_embedding.pe'] = moment_positions(m.encoder.c.d_model, m.patch_embedding.position_embedding.pe.shape[1])[None]
     sd = _random_like(_shapes(m), seed, fixed)
+    sd = {k: sd[k.replace('.convpath.0.', '.convs.')] if '.convpath.0.' in k else v for k, v in sd.items()}   # KED's aliases: one tensor
     if name in ('moment', 'moirai'): save_file(sd, str(path)); return path
     if name == 'st-mem' and full:
         sd = {**{f'encoder.{k}': v for k, v in sd.items()}, **{k: v for k, v in sd.items() if k.startswith('to_patch_embedding.')},
@@ -179,7 +182,7 @@ def ecgfounder_encoder(
         raise CheckpointError(f"{path}: not a checkpoint of ECGFounder ({ECGFOUNDER_CONTRACT}): no first_conv.conv.weight or dense.weight")
     with torch.device('meta'): m = ECGFounderNet(w.shape[1], d.shape[0])
     m = load_strict(m, sd, _weights_file(path), 'ECGFounder', ECGFOUNDER_CONTRACT)
-    return _encoder(m, path, 'ecgfounder', 500., 10., 1024, 'supervised')
+    return _encoder(m, path, 'ecgfounder', 500., 10., 1024, 'supervised', size='medium')
 
 # %% ../nbs/30a_baselines.ipynb #7692c6b5
 class _Attn(nn.Module):
@@ -361,9 +364,12 @@ def ked_encoder(
 )->Encoder:
     "Load KED's ECG encoder strictly from its 12-lead checkpoint, then give it a new 1-lead stem as CLEF does (768-d)."
     sd = _part(_read(path, 'KED', KED_CONTRACT), 'ecg_model', path, 'KED', KED_CONTRACT)
+    if bad := [k for k in sd if '.convpath.0.' in k and k.replace('.convpath.0.', '.convs.') in sd and not torch.equal(sd[k], sd[k.replace('.convpath.0.', '.convs.')])]:
+        raise CheckpointError(f"{_weights_file(path)}: not a checkpoint of KED ({KED_CONTRACT}): {bad[0]} differs from its alias "
+                              f"{bad[0].replace('.convpath.0.', '.convs.')} ({len(bad)} such keys), which are one tensor in the network")
     with torch.device('meta'): m = KEDNet(**kw)
     m = ked_single_lead(load_strict(m, sd, _weights_file(path), 'KED', KED_CONTRACT), seed)
-    return _encoder(m, path, 'ked', 500., m.n_samples / 500, m.dim, 'ecg-text', variant=f'stem-seed{seed}', key_extra=f':stem{seed}')
+    return _encoder(m, path, 'ked', 500., m.n_samples / 500, m.dim, 'ecg-text', variant=f'stem-seed{seed}', key_extra=f':stem{seed}', size='xresnet1d101')
 
 # %% ../nbs/30a_baselines.ipynb #2b94d37b
 @dataclass
