@@ -26,7 +26,7 @@ def test_site_files(site):
     pages = {p.stem for p in (ROOT/'_site').glob('*.html')} - {'genindex', 'search'}
     nbs = [p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_')]
     assert len(pages) == len(nbs), f'{len(nbs)} notebooks but {len(pages)} pages: {sorted(pages)}'  # one page each, no collisions
-    assert {'io', 'signal', 'evaluate', 'evaluate-run', 'pretrain'} <= pages
+    assert {'io', 'signal', 'evaluate', 'evaluate-run', 'pretrain', 'baselines'} <= pages
 
 
 @needs_browser
