@@ -52,18 +52,37 @@ def net1d_config(
     return Net1DConfig(in_channels=in_channels, keep_bn=keep_bn, **SIZES[size])
 
 # %% ../nbs/11_encoder.ipynb #b923320f
+def _same_pad(L:int, k:int, s:int)->tuple:
+    "Left and right zero padding that makes a conv of kernel `k`, stride `s` give `ceil(L/s)` of `L` samples."
+    p = max(0, (-(-L // s) - 1) * s + k - L)
+    return p // 2, p - p // 2
+
 def _pad_same(x, k, s):
     "Zero-pad `x: (batch, channels, samples)` in time so a conv of kernel `k`, stride `s` gives `ceil(samples/s)`."
-    L = x.shape[-1]
-    p = max(0, (-(-L // s) - 1) * s + k - L)
-    return F.pad(x, (p // 2, p - p // 2))
+    return F.pad(x, _same_pad(x.shape[-1], k, s))
+
+def _nwc(x): return x[:, :, None].contiguous(memory_format=torch.channels_last) # (b, c, L) -> (b, c, 1, L), NWC in memory
+def _ncw(x): return x[:, :, 0]                                                  # (b, c, 1, L) -> (b, c, L)
+
+
+# %% ../nbs/11_encoder.ipynb #c35e9b6d
+def _conv_same(conv:nn.Conv1d, x): # x: (batch, ci, 1, samples), channels_last
+    "`conv(_pad_same(x, k, s))` on the NWC layout, padding inside the convolution call wherever the result is the same."
+    (k,), (s,) = conv.kernel_size, conv.stride
+    l, r = _same_pad(x.shape[-1], k, s)
+    w, b, g = conv.weight[:, :, None].contiguous(memory_format=torch.channels_last), conv.bias, conv.groups
+    if l == r: return F.conv2d(x, w, b, (1, s), (0, l), 1, g)                # 1x1, or an even split
+    if s == 1: return F.conv2d(x, w, b, 1, (0, r), 1, g)[..., 1:]             # one extra on the left, dropped
+    return F.conv2d(F.pad(x, (l, r)), w, b, (1, s), 0, 1, g)                 # stride 2 on an odd length
 
 class _SameConv1d(nn.Module):
     "A `Conv1d` with same padding, nested as `.conv` like the official `MyConv1dPadSame`."
     def __init__(self, ci, co, k, s=1, groups=1):
         super().__init__()
         self.conv = nn.Conv1d(ci, co, k, s, groups=groups)
-    def forward(self, x): return self.conv(_pad_same(x, self.conv.kernel_size[0], self.conv.stride[0]))
+    def forward(self, x): # x: (batch, ci, samples), or (batch, ci, 1, samples) channels_last inside Net1D
+        return _conv_same(self.conv, x) if x.ndim == 4 else _ncw(_conv_same(self.conv, _nwc(x)))
+
 
 # %% ../nbs/11_encoder.ipynb #14ea5b6d
 class _Block(nn.Module):
@@ -78,18 +97,33 @@ class _Block(nn.Module):
         self.se_fc1, self.se_fc2 = nn.Linear(co, co // 2), nn.Linear(co // 2, co)
 
 # %% ../nbs/11_encoder.ipynb #08c7c750
+def _pool_same(x, s:int):
+    "`F.max_pool1d(F.pad(x, ((s-1)//2, s-1-(s-1)//2)), s)` over the last axis of `x`, as element-wise maxima."
+    l, L = (s - 1) // 2, x.shape[-1]
+    n = (L + s - 1) // s                                          # output samples
+    if l or n * s > L: x = F.pad(x, (l, n * s - L - l))             # only when a window reaches the padding
+    y = x[..., 0::s]
+    for i in range(1, s): y = torch.maximum(y, x[..., i::s])
+    return y
+
 def _shortcut(x, stride, co):
     "Max-pool `x: (batch, ci, samples)` by `stride` (same padding) and zero-pad its channels up to `co`."
-    if stride > 1: x = F.max_pool1d(F.pad(x, ((stride - 1) // 2, stride - 1 - (stride - 1) // 2)), stride)
+    if stride > 1: x = _pool_same(x, stride)
     dc = co - x.shape[1]
     return F.pad(x, (0, 0, dc // 2, dc - dc // 2)) if dc else x
 
 @patch
-def forward(self:_Block, x): # x: (batch, ci, samples)
+def forward(self:_Block, x): # x: (batch, ci, 1, samples) channels_last, or (batch, ci, samples)
+    if x.ndim == 3: return _ncw(self(_nwc(x)))
     h = x if self.first else F.silu(x)
-    h = self.conv3(F.silu(self.conv2(F.silu(self.conv1(h)))))     # (batch, co, samples/stride)
-    se = torch.sigmoid(self.se_fc2(F.silu(self.se_fc1(h.mean(-1))))) # (batch, co)
-    return h * se[..., None] + _shortcut(x, self.stride, self.co)
+    h = self.conv3(F.silu(self.conv2(F.silu(self.conv1(h)))))             # (batch, co, 1, samples/stride)
+    se = torch.sigmoid(self.se_fc2(F.silu(self.se_fc1(h.mean((-2, -1)))))) # (batch, co)
+    sc = _pool_same(x, self.stride) if self.stride > 1 else x               # (batch, ci, 1, samples/stride)
+    if sc.shape[1] == self.co: return h * se[..., None, None] + sc
+    out, lo = h * se[..., None, None], (self.co - sc.shape[1]) // 2
+    out[:, lo:lo + sc.shape[1]] += sc                                       # the shortcut's channels, zero-padded around
+    return out
+
 
 # %% ../nbs/11_encoder.ipynb #efd8b83e
 class _Stage(nn.Module):
@@ -125,9 +159,9 @@ class Net1D(nn.Module):
         "Compute the last stage's feature map, `(batch, cfg.dim, ceil(samples / 2**(stages + 1)))`."
         if x.ndim != 3 or x.shape[1] != self.cfg.in_channels:
             raise ValueError(f"expected x: (batch, {self.cfg.in_channels}, samples), got {tuple(x.shape)}")
-        x = F.silu(self.first_conv(x))
+        x = F.silu(self.first_conv(_nwc(x)))                          # (batch, base_filters, 1, samples/2), NWC
         for s in self.stage_list: x = s(x)
-        return x
+        return _ncw(x).contiguous()
 
     def forward(self, x): return self.features(x).mean(-1) # (batch, cfg.dim)
 
