@@ -80,7 +80,7 @@ def _setup_dist(device:str):
         dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
     return rank, world, torch.device(device)
 
-# %% ../nbs/21_train.ipynb #97f45280
+# %% ../nbs/21_train.ipynb #8b0e6689
 def native_bf16()->bool:
     "Tell whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16 instruction flags in `/proc/cpuinfo`)."
     try: flags = set(next(l for l in open('/proc/cpuinfo') if l.startswith('flags')).split(':')[1].split())
@@ -93,9 +93,9 @@ def use_bf16(precision:str, dev:torch.device)->bool:
     return precision == 'bf16' or (precision == 'auto' and (dev.type == 'cuda' or (dev.type == 'cpu' and native_bf16())))
 
 def choose_threads(threads:int=0, local_world:int=1)->int:
-    "Set and return torch's CPU threads: `threads`, or the CPUs this process may use shared among `local_world` processes."
+    "Set and return torch's CPU threads: `threads`; else `OMP_NUM_THREADS` when set; else this process's share of the CPUs."
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    n = threads or max(1, cpus // max(1, local_world))
+    n = threads or (torch.get_num_threads() if os.environ.get('OMP_NUM_THREADS') else max(1, cpus // max(1, local_world)))
     torch.set_num_threads(n)
     return n
 
@@ -278,7 +278,7 @@ def _setup(cfg:PretrainConfig, rank:int, world:int, dev):
     opt = torch.optim.AdamW([p for p in method.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
     return cache, data, method, bank, g, opt, build_schedule(opt, cfg, total, spe), total, spe
 
-# %% ../nbs/21_train.ipynb #6c69cb76
+# %% ../nbs/21_train.ipynb #0a7b4fcb
 def _prefetched(make, start:int, stop:int, ahead:int=2):
     "Yield `make(s)` for `s` in `range(start, stop)`, each computed up to `ahead` steps early in a background thread."
     if ahead <= 0: yield from map(make, range(start, stop)); return
