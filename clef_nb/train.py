@@ -80,7 +80,7 @@ def _setup_dist(device:str):
         dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
     return rank, world, torch.device(device)
 
-# %% ../nbs/21_train.ipynb #9d9138bb
+# %% ../nbs/21_train.ipynb #601c35f8
 def native_bf16()->bool:
     "Tell whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16 instruction flags in `/proc/cpuinfo`)."
     try: flags = set(next(l for l in open('/proc/cpuinfo') if l.startswith('flags')).split(':')[1].split())
@@ -278,7 +278,7 @@ def _setup(cfg:PretrainConfig, rank:int, world:int, dev):
     opt = torch.optim.AdamW([p for p in method.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
     return cache, data, method, bank, g, opt, build_schedule(opt, cfg, total, spe), total, spe
 
-# %% ../nbs/21_train.ipynb #94250003
+# %% ../nbs/21_train.ipynb #2544bfa5
 def _prefetched(make, start:int, stop:int, ahead:int=2):
     "Yield `make(s)` for `s` in `range(start, stop)`, each computed up to `ahead` steps early in a background thread."
     if ahead <= 0: yield from map(make, range(start, stop)); return
