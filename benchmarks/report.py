@@ -25,7 +25,7 @@ def perf_table(results=RESULTS)->str:
     "Markdown: the training and embedding figures of the newest throughput result, its machine and commit."
     r, name = newest(results)
     m = r['machine']
-    lines = [f"Measured by `benchmarks/pretrain_throughput.py` on {m['cpu']} ({m['cpus_available']} CPUs, {m['threads']} torch threads, "
+    lines = [f"Measured by `benchmarks/pretrain_throughput.py` on {m['cpu']} ({m['cpus_available']} CPUs, {m['threads']} torch thread{'s' if m['threads'] != 1 else ''}, "
              f"flags {', '.join(m['flags']) or 'none listed'}; 1-min load average {m['load_average_1min_at_start']} at the start), "
              f"torch {m['torch']}, commit `{(r['commit'] or 'unknown')[:10]}`{' with local changes' if r['dirty'] else ''}, "
              f"{r['created']}, on synthetic records (`benchmarks/results/{name}`).", '',
