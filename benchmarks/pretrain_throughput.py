@@ -192,14 +192,14 @@ def main():
             print(f'{size:6s} clef_nb / reference = {ratio:.2f}x (target {TARGETS.get(size)}x)\n')
         for size in a.sizes:
             n = min(len(cache), a.embed_n if size == 'small' else max(16, a.embed_n // 8))
-            enc, rows = net1d(size), np.arange(n)
-            embed(enc, cache, 'II', rows=rows[:16], progress=False)                       # warm-up
+            enc, rows, prec = net1d(size), np.arange(n), 'bf16' if amp else 'fp32'   # bf16 only where the CPU has it natively
+            embed(enc, cache, 'II', rows=rows[:16], progress=False, precision=prec)        # warm-up
             best = {}
             for bs in ((32, 64, 128) if size == 'small' else (8, 16, 32)):
-                t0 = time.perf_counter(); embed(enc, cache, 'II', rows=rows, batch_size=bs, progress=False); dt = time.perf_counter() - t0
+                t0 = time.perf_counter(); embed(enc, cache, 'II', rows=rows, batch_size=bs, progress=False, precision=prec); dt = time.perf_counter() - t0
                 best[bs] = round(n / dt, 1)
             bs = max(best, key=best.get)
-            res['embed'][size] = dict(ecgs=n, precision='fp32', ecg_per_s_by_batch=best, ecg_per_s=best[bs], batch_size=bs,
+            res['embed'][size] = dict(ecgs=n, precision=prec, ecg_per_s_by_batch=best, ecg_per_s=best[bs], batch_size=bs,
                                       model_gflop_per_s=round(best[bs] * forward_gflop(size), 1), target=EMBED_TARGET.get(size),
                                       target_met=best[bs] >= EMBED_TARGET[size] if size in EMBED_TARGET else None)
             print(f'embed {size:6s}: {best} ECG/s by batch size')
