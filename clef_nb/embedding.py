@@ -59,7 +59,7 @@ def embed(
     data, # a `Cache`, or a list of preprocessed `ECG`s
     lead:str=None, # the lead to embed (default: the cache's first lead / each ECG's first lead)
     rows=None, # cache rows to embed (default: all)
-    batch_size:int=256, # records per forward pass
+    batch_size:int=64, # records per forward pass; on CPUs 32-64 beat larger batches, whose activations outgrow the caches (`benchmarks/results`)
     device:str='auto', # 'auto', 'cpu' or 'cuda'
     progress:bool=True, # show a progress bar
     precision:str='fp32', # 'fp32', or 'bf16' autocast (about twice as fast on CPUs with bf16 units; slightly different numbers)

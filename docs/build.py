@@ -84,7 +84,7 @@ def process(nb_path: Path) -> Path:
 
 
 def readme(index: Path) -> str:
-    "Markdown for README.md from the processed index notebook: markdown cells, code cells and their text outputs."
+    "Markdown for README.md from the processed index notebook: markdown cells, code cells (not those with `echo: false`), their text and markdown outputs."
     import json
     nb, out = json.loads(index.read_text()), []
     for c in nb['cells']:
@@ -92,8 +92,10 @@ def readme(index: Path) -> str:
         if not src: continue
         if c['cell_type'] == 'markdown': out.append(src)
         elif c['cell_type'] == 'code':
-            out.append(f'```python\n{src}\n```')
+            if 'remove-input' not in c.get('metadata', {}).get('tags', []): out.append(f'```python\n{src}\n```')
             for o in c.get('outputs', []):
+                md = o.get('data', {}).get('text/markdown')
+                if md: out.append(''.join(md).strip()); continue   # a generated table: markdown as it is
                 txt = o.get('text') or o.get('data', {}).get('text/plain')
                 if txt: out.append('    ' + ''.join(txt).strip().replace('\n', '\n    '))
     import re  # links into the docs site would break on a code host: keep the names, drop the links
