@@ -7,7 +7,7 @@ __all__ = ['SIZES', 'Net1DConfig', 'net1d_config', 'Net1D', 'net1d', 'n_params',
            'save_checkpoint', 'read_checkpoint', 'load_clef_checkpoint']
 
 # %% ../nbs/11_encoder.ipynb #df2cbcba
-import hashlib, json, pickle, re
+import hashlib, json, re
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -225,7 +225,7 @@ def read_checkpoint(
         with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
         sd = load_file(str(path))
     except Exception as e:
-        raise CheckpointError(f"{path}: not a readable safetensors file, truncated or damaged? ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+        raise CheckpointError(f"{path}: not a readable safetensors file, truncated or damaged? ({type(e).__name__}: {(str(e).splitlines() or [''])[0]})") from None
     if 'card' not in meta: raise CheckpointError(f"{path}: a safetensors file without a clef_nb model card")
     try: card = json.loads(meta['card'])
     except json.JSONDecodeError as e: raise CheckpointError(f"{path}: the model card in the header is not valid JSON ({e})") from None
@@ -236,12 +236,13 @@ def read_checkpoint(
 def _official_state_dict(path):
     "Read the encoder weights of an official CLEF Lightning checkpoint, without the `backbone.` prefix."
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise CheckpointError(f"{path}: not loadable with weights_only=True, so it is refused "
-                              f"(clef_nb never unpickles arbitrary objects): {str(e).splitlines()[0]}") from None
     except Exception as e:
+        why = (re.findall(r'WeightsUnpickler error:\s*(.+)', str(e)) or (str(e).splitlines() or [''])[:1])[0]
+        if 'global' in why.lower():  # a pickled object whose class would have to be imported and run
+            raise CheckpointError(f"{path}: not loadable with weights_only=True, so it is refused "
+                                  f"(clef_nb never unpickles arbitrary objects): {why}") from None
         raise CheckpointError(f"{path}: neither a safetensors file nor a readable PyTorch checkpoint, truncated or damaged? "
-                              f"({type(e).__name__}: {str(e).splitlines()[0]})") from None
+                              f"({type(e).__name__}: {why})") from None
     sd = ck.get('state_dict', ck) if isinstance(ck, dict) else None
     if not isinstance(sd, dict) or not any(k.startswith('backbone.') for k in sd):
         what = _looks_like({k: tuple(v.shape) for k, v in sd.items() if torch.is_tensor(v)}) if isinstance(sd, dict) and sd else 'it holds no tensors'
