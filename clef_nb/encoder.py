@@ -260,6 +260,22 @@ def _key_report(missing, unexpected, shapes):
     if shapes: parts.append('wrong shapes: ' + show([f"{k} {a}≠{b}" for k, (a, b) in shapes.items()]))
     return '; '.join(parts)
 
+# %% ../nbs/11_encoder.ipynb #6abbe5c1
+def _looks_like(shapes:dict)->str:
+    "A guess, for error messages, at what a state dict with these keys (key → shape) holds."
+    ks = list(shapes); most = lambda p: sum(k.startswith(p) for k in ks) > len(ks) / 2
+    if most('module.'): return "it looks like a model saved from inside DistributedDataParallel (keys start with 'module.')"
+    if most('encoder.') and 'encoder.first_conv.conv.weight' in shapes:
+        return "it looks like a whole pretraining method (keys start with 'encoder.', as in a run's checkpoints/*/method.safetensors); load the run's encoder.safetensors"
+    if 'first_conv.conv.weight' in shapes:
+        n = 1 + max((int(m[1]) for k in ks if (m := re.match(r'stage_list\.(\d+)\.', k))), default=-1)
+        co, ci = shapes['first_conv.conv.weight'][:2]
+        size = next((s for s, d in SIZES.items() if d['base_filters'] == co and len(d['filter_list']) == n), None)
+        return f"it looks like a Net1D with a {co}-filter stem, {n} stages and {ci} input channel(s) ({size or 'no published size'})"
+    if 'conv1.weight' in shapes and any(k.startswith('layer1.') for k in ks): return "it looks like a ResNet (conv1, layer1…, fc), not a Net1D"
+    if any(re.search(r'attn|attention', k) for k in ks): return "it looks like a transformer (attention weights), not a Net1D"
+    return f"it is no architecture clef_nb knows (first keys: {', '.join(ks[:3])})"
+
 # %% ../nbs/11_encoder.ipynb #6b5b088b
 def _meta_keys(c:Net1DConfig):
     "Map each state-dict key of `Net1D(c)` to its shape, from a `meta` build."
@@ -305,20 +321,33 @@ def read_checkpoint(
     path:str|Path, # a `.safetensors` file written by `save_checkpoint`
 )->tuple: # (state dict, card)
     "Read the weights and the model card of a clef_nb checkpoint."
-    with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
+    if not Path(path).is_file(): raise CheckpointError(f"{path}: no such file")
+    try:
+        with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
+        sd = load_file(str(path))
+    except Exception as e:
+        raise CheckpointError(f"{path}: not a readable safetensors file, truncated or damaged? ({type(e).__name__}: {(str(e).splitlines() or [''])[0]})") from None
     if 'card' not in meta: raise CheckpointError(f"{path}: a safetensors file without a clef_nb model card")
-    return load_file(str(path)), json.loads(meta['card'])
+    try: card = json.loads(meta['card'])
+    except json.JSONDecodeError as e: raise CheckpointError(f"{path}: the model card in the header is not valid JSON ({e})") from None
+    if not isinstance(card, dict): raise CheckpointError(f"{path}: the model card in the header is not a JSON object")
+    return sd, card
 
 # %% ../nbs/11_encoder.ipynb #a102bce5
 def _official_state_dict(path):
     "Read the encoder weights of an official CLEF Lightning checkpoint, without the `backbone.` prefix."
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise CheckpointError(f"{path}: not loadable with weights_only=True, so it is refused "
-                              f"(clef_nb never unpickles arbitrary objects): {str(e).splitlines()[0]}") from None
-    sd = ck.get('state_dict') if isinstance(ck, dict) else None
+        why = (re.findall(r'WeightsUnpickler error:\s*(.+)', str(e)) or (str(e).splitlines() or [''])[:1])[0]
+        if 'global' in why.lower():  # a pickled object whose class would have to be imported and run
+            raise CheckpointError(f"{path}: not loadable with weights_only=True, so it is refused "
+                                  f"(clef_nb never unpickles arbitrary objects): {why}") from None
+        raise CheckpointError(f"{path}: neither a safetensors file nor a readable PyTorch checkpoint, truncated or damaged? "
+                              f"({type(e).__name__}: {why})") from None
+    sd = ck.get('state_dict', ck) if isinstance(ck, dict) else None
     if not isinstance(sd, dict) or not any(k.startswith('backbone.') for k in sd):
-        raise CheckpointError(f"{path}: not an official CLEF checkpoint (no state_dict with backbone.* keys)")
+        what = _looks_like({k: tuple(v.shape) for k, v in sd.items() if torch.is_tensor(v)}) if isinstance(sd, dict) and sd else 'it holds no tensors'
+        raise CheckpointError(f"{path}: not an official CLEF checkpoint (no state_dict with backbone.* keys); {what}")
     return {k[len('backbone.'):]: v for k, v in sd.items() if k.startswith('backbone.')}
 
 # %% ../nbs/11_encoder.ipynb #94eaaf05
@@ -339,18 +368,28 @@ def _infer_config(sd):
 
 # %% ../nbs/11_encoder.ipynb #bf588b34
 def _is_safetensors(path):
-    "Tell whether `path` starts like a safetensors file: an 8-byte header length, then `{`."
+    "Tell whether `path` starts like a safetensors file (an 8-byte header length, then `{`); refuse one cut inside its header."
     with open(path, 'rb') as f: head = f.read(9)
-    return len(head) == 9 and head[8:] == b'{' and int.from_bytes(head[:8], 'little') < Path(path).stat().st_size
+    if len(head) < 9 or head[8:] != b'{': return False
+    n, size = int.from_bytes(head[:8], 'little'), Path(path).stat().st_size
+    if n + 8 > size: raise CheckpointError(f"{path}: a truncated safetensors file (its header alone declares {n + 8} bytes, the file has {size})")
+    return True
 
 def load_clef_checkpoint(
     path:str|Path, # an official CLEF Lightning checkpoint, or a clef_nb `.safetensors` checkpoint
     model:Net1D=None, # the encoder to fill; built from the checkpoint when omitted
 )->Net1D: # the loaded encoder
     "Load CLEF encoder weights strictly, from the official format or clef_nb's."
-    if _is_safetensors(path):
-        sd, card = read_checkpoint(path)
-        if 'encoder' not in card: raise CheckpointError(f"{path}: the model card has no encoder configuration")
-        cfg = Net1DConfig(**card['encoder'])
-    else: sd = _official_state_dict(path); cfg = None
-    return load_state_strict(model or Net1D(cfg or _infer_config(sd)), sd)
+    if not Path(path).is_file(): raise CheckpointError(f"{path}: no such file")
+    sd = None
+    try:
+        if _is_safetensors(path):
+            sd, card = read_checkpoint(path)
+            if 'encoder' not in card: raise CheckpointError(f"{path}: the model card has no encoder configuration")
+            try: cfg = Net1DConfig(**card['encoder'])
+            except TypeError as e: raise CheckpointError(f"{path}: the model card's encoder configuration is invalid ({e})") from None
+        else: sd = _official_state_dict(path); cfg = None
+        return load_state_strict(model or Net1D(cfg or _infer_config(sd)), sd)
+    except CheckpointError as e:
+        if str(e).startswith(str(path)): raise
+        raise CheckpointError(f"{path}: {e}; {_looks_like({k: tuple(v.shape) for k, v in sd.items()})}") from None

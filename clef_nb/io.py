@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['LEADS12', 'log', 'canonical_lead', 'ECGError', 'RecordNotFound', 'HeaderError', 'SignalFileError',
-           'SamplingRateError', 'LeadError', 'QualityError', 'TooShortError', 'ECG', 'parse_comments', 'read_ecg',
-           'read_batch']
+           'SamplingRateError', 'LeadError', 'NotECGError', 'QualityError', 'TooShortError', 'ECG', 'parse_comments',
+           'channel_kind', 'read_ecg', 'read_batch']
 
 # %% ../nbs/01_io.ipynb #c743414b
 import logging, math, re
@@ -41,6 +41,7 @@ class HeaderError(ECGError): "The header cannot be parsed, or declares something
 class SignalFileError(ECGError): "A signal file is missing, truncated or unreadable."
 class SamplingRateError(ECGError): "The sampling rate is missing, non-positive or too low for the processing asked."
 class LeadError(ECGError): "Duplicate lead names, or a requested lead the record does not have."
+class NotECGError(LeadError): "A requested channel is not an ECG lead (a pressure, plethysmogram, respiration …), or the record has none."
 class QualityError(ECGError): "A lead is unusable: all or mostly NaN, or flat."
 class TooShortError(ECGError): "The record is shorter than the requested length and padding is off."
 
@@ -54,13 +55,15 @@ class ECG:
     record_id:str # the record's id (file name without extension)
     meta:dict=field(default_factory=dict) # header metadata: `age`, `sex`, `dx`, other comment fields
     flags:dict=field(default_factory=dict) # quality flags set by preprocessing
+    other:list=field(default_factory=list) # the record's non-ECG signals, not read: one dict `name`, `unit`, `fs` each
 
     @property
     def seconds(self)->float: return self.signal.shape[-1] / self.fs
 
     def __repr__(self):
         who = ', '.join(f'{k} {self.meta[k]:g}' if k == 'age' else f'{k} {self.meta[k]}' for k in ('age', 'sex') if self.meta.get(k) is not None)
-        return f"ECG({self.record_id!r}: {len(self.leads)} leads × {self.signal.shape[-1]} samples at {self.fs:g} Hz = {self.seconds:.1f} s{'; ' + who if who else ''})"
+        oth = '; other signals ' + ', '.join(f"{o['name']} ({o['unit']})" for o in self.other) if self.other else ''
+        return f"ECG({self.record_id!r}: {len(self.leads)} leads × {self.signal.shape[-1]} samples at {self.fs:g} Hz = {self.seconds:.1f} s{'; ' + who if who else ''}{oth})"
 
 # %% ../nbs/01_io.ipynb #535833ca
 @patch
@@ -158,15 +161,33 @@ def _read_header(rec):
     try: return wfdb.rdheader(str(rec))
     except Exception as e: raise HeaderError(rec, f'wfdb cannot parse the header ({type(e).__name__}: {e})') from e
 
+# %% ../nbs/01_io.ipynb #4c155e27
+_OTHER_NAME = re.compile(r'^(pleth|ppg|abp|art|ap\b|[a-z]?ap\b|cvp|pap|icp|resp|spo2|sao2|sp02|co2|etco2|nbp|bp\b|temp|eeg|eog|emg|pulse|hr\b)', re.I)
+_ECG_NAME = re.compile(r'^(ecg|ekg|ml|mcl|cm|v\d*$|lead|d[1-3]$|i{1,3}$|avr$|avl$|avf$)', re.I)
+
+def channel_kind(
+    name:str, # the channel's name in the header
+    unit:str, # its unit in the header (`mV`, `NU`, `mmHg`, `pm`, `%`, …)
+)->str: # `'ecg'`, `'other'`, or `'bad'` for a lead name in a unit that is no voltage
+    "Whether a record's channel is an ECG lead or another signal, by unit and name."
+    u, n = (unit or '').strip().lower(), name.strip()
+    if canonical_lead(n) in LEADS12 or _ECG_NAME.match(n): return 'ecg' if u in _UNITS else 'bad'
+    return 'ecg' if u in _UNITS and not _OTHER_NAME.match(n) else 'other'
+
 # %% ../nbs/01_io.ipynb #b6a57a77
-def _pick_leads(names, leads, rec):
-    "Indices of `leads` in `names` (all when `leads` is None)."
-    dup = sorted({n for n in names if names.count(n) > 1})
+def _pick_leads(names, kinds, leads, rec):
+    "Indices of `leads` in `names` (all ECG channels when `leads` is None); `kinds` from `channel_kind`."
+    ecg = [n for n, k in zip(names, kinds) if k != 'other']
+    dup = sorted({n for n in ecg if ecg.count(n) > 1})
     if dup: raise LeadError(rec, f"duplicate lead names {dup} (as canonical names) in the header")
-    if leads is None: return list(range(len(names)))
+    if leads is None:
+        if not ecg: raise NotECGError(rec, f"no ECG channel; it has only {', '.join(names)}")
+        return [i for i, k in enumerate(kinds) if k != 'other']
     want = [canonical_lead(l) for l in ([leads] if isinstance(leads, str) else leads)]
+    other = [l for l in want if l in names and kinds[names.index(l)] == 'other']
+    if other: raise NotECGError(rec, f"{', '.join(map(repr, other))} is not an ECG lead; its ECG leads are {', '.join(ecg) or 'none'}")
     missing = [l for l in want if l not in names]
-    if missing: raise LeadError(rec, f"no lead {', '.join(map(repr, missing))}; it has {', '.join(names)}")
+    if missing: raise LeadError(rec, f"no lead {', '.join(map(repr, missing))}; it has {', '.join(ecg)}")
     return [names.index(l) for l in want]
 
 def _unit_scale(units, names, rec):
@@ -186,22 +207,24 @@ def _window(h, start, seconds, rec):
 
 def read_ecg(
     path, # record path, with or without `.hea`/`.dat`/`.mat`
-    leads=None, # lead names to return, in this order (any spelling); None for all channels
+    leads=None, # lead names to return, in this order (any spelling); None for all ECG channels
     start:float=None, # read from this many seconds into the record (for windows of long recordings)
     seconds:float=None, # read at most this many seconds; None reads to the end
-)->ECG: # float32 signal `(leads, samples)` in mV
+)->ECG: # float32 signal `(leads, samples)` in mV; the record's other signals listed in `other`
     "Read a WFDB record (or a window of it) into an `ECG` with canonical lead names and parsed header metadata."
     rec = _record_path(path)
     h = _read_header(rec)
     names = [canonical_lead(n) for n in h.sig_name]
-    idx = _pick_leads(names, leads, rec)
+    kinds = [channel_kind(n, u) for n, u in zip(h.sig_name, h.units)]
+    idx = _pick_leads(names, kinds, leads, rec)
     _check_signal_files(h, rec)
-    scale = _unit_scale(h.units, h.sig_name, rec)
+    scale = _unit_scale([h.units[i] for i in idx], [h.sig_name[i] for i in idx], rec)
     a, b = _window(h, start, seconds, rec)
-    try: r = wfdb.rdrecord(str(rec), sampfrom=a, sampto=b, physical=True, return_res=32)
+    try: r = wfdb.rdrecord(str(rec), sampfrom=a, sampto=b, channels=idx, physical=True, return_res=32)
     except Exception as e: raise SignalFileError(rec, f'wfdb cannot read the signal ({type(e).__name__}: {e})') from e
-    x = (r.p_signal.T[idx] * scale[idx, None]).astype(np.float32)
-    return ECG(np.ascontiguousarray(x), float(h.fs), [names[i] for i in idx], rec.name, parse_comments(h.comments))
+    x = (r.p_signal.T * scale[:, None]).astype(np.float32)
+    other = [dict(name=n, unit=u, fs=float(h.fs) * (s or 1)) for n, u, s, k in zip(h.sig_name, h.units, h.samps_per_frame, kinds) if k == 'other']
+    return ECG(np.ascontiguousarray(x), float(h.fs), [names[i] for i in idx], rec.name, parse_comments(h.comments), other=other)
 
 # %% ../nbs/01_io.ipynb #a68af392
 @patch

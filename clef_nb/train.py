@@ -8,7 +8,7 @@ __all__ = ['PretrainConfig', 'native_bf16', 'use_bf16', 'choose_threads', 'Pretr
            'plot_metrics']
 
 # %% ../nbs/21_train.ipynb #4e053b7a
-import argparse, json, math, os, shutil, time
+import argparse, datetime, json, math, os, shutil, time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, asdict, field, fields
@@ -77,7 +77,11 @@ def _setup_dist(device:str):
     if device == 'auto': device = f'cuda:{local}' if torch.cuda.is_available() else 'cpu'
     if device.startswith('cuda'): torch.cuda.set_device(torch.device(device))
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
+        t = float(os.environ.get('CLEF_NB_DIST_TIMEOUT', 600))
+        try: dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo', timeout=datetime.timedelta(seconds=t))
+        except Exception as e:
+            raise RuntimeError(f"rank {rank} of {world}: could not reach the other processes at {os.environ.get('MASTER_ADDR')}:"
+                               f"{os.environ.get('MASTER_PORT')} within {t:g} s (CLEF_NB_DIST_TIMEOUT); {type(e).__name__}: {str(e).splitlines()[0]}") from e
     return rank, world, torch.device(device)
 
 # %% ../nbs/21_train.ipynb #601c35f8
@@ -244,9 +248,14 @@ def save_state(out:Path, step:int, method, opt, sched, g, cfg:PretrainConfig, ra
 
 # %% ../nbs/21_train.ipynb #4659c6ae
 def latest_checkpoint(out)->Path:
-    "The newest complete checkpoint folder in `out/checkpoints`, or None."
+    "The newest complete checkpoint folder in `out/checkpoints`, or None; under DDP, the same one for every process."
     done = sorted(p for p in (Path(out)/'checkpoints').glob('step_*') if (p/'train_state.pt').exists())
-    return done[-1] if done else None
+    ck = done[-1] if done else None
+    if dist.is_available() and dist.is_initialized():  # e.g. nodes that do not share `out_dir`, or a restart racing a write
+        every = [None] * dist.get_world_size(); dist.all_gather_object(every, ck and ck.name)
+        if len(set(every)) > 1: raise RuntimeError(f"{Path(out)/'checkpoints'}: the processes would resume from different checkpoints "
+                                                   f"{dict(enumerate(every))}; every process must see the same out_dir")
+    return ck
 
 _RESUMABLE = {'steps', 'epochs', 'out_dir', 'device', 'ckpt_every', 'keep', 'log_every', 'resume', 'progress', 'cache', 'meta', 'threads', 'prefetch'}
 
