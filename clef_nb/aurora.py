@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from .io import ECG, RecordNotFound, SignalFileError
 from .cache import CacheSpec, build_cache, open_cache
 from .synth import simulate, COUPLINGS
-from .tasks import MalformedRowError, need_file, skips, simulate_states, as_leads
+from .tasks import MalformedRowError, need_file, read_table, skips, simulate_states, as_leads
 
 # %% ../nbs/15g_aurora.ipynb #c528d2ee
 PARTICIPANT_COLS = ['pid', 'n_meas_inlab', 'n_meas_ambulatory', 'aurora_size', 'fitzpatrick_scale', 'bp_cuff_arm', 'in_feature_table', 'age', 'height',
@@ -94,8 +94,8 @@ def read_aurora_index(
 )->tuple: # (index, skipped)
     "Build the Aurora-BP downstream index: one calibration ECG per participant with baseline BP."
     root = Path(root)
-    p = pd.read_csv(need_file(root/'participants.tsv', 'participant table'), sep='\t', dtype={'pid': str})
-    f = pd.read_csv(need_file(root/'features.tsv', 'feature table'), sep='\t', dtype={'pid': str})
+    p = read_table(root/'participants.tsv', 'participant table', sep='\t', dtype={'pid': str})
+    f = read_table(root/'features.tsv', 'feature table', sep='\t', dtype={'pid': str})
     if missing := {'pid', 'baseline_sbp', 'baseline_dbp'} - set(f.columns): raise MalformedRowError(f'{root/"features.tsv"}: missing columns {sorted(missing)} (is it tab-separated?)')
     m = p.merge(f[['pid', 'baseline_sbp', 'baseline_dbp']], on='pid', how='left').dropna(subset=['baseline_sbp', 'baseline_dbp'])
     skipped = [(q, 'no baseline SBP/DBP') for q in p.pid[~p.pid.isin(m.pid)]]
@@ -105,7 +105,7 @@ def read_aurora_index(
     for r in m.itertuples():
         rel = f'measurements_auscultatory/{r.pid}/{r.pid}.{CALIBRATION}.tsv'
         if not (root/rel).is_file(): skipped.append((r.pid, 'no auscultatory calibration file')); continue
-        if min_seconds and (n := pd.read_csv(root/rel, sep='\t', usecols=['ekg']).ekg.notna().sum()) < min_seconds*500:
+        if min_seconds and (n := read_table(root/rel, 'calibration measurement', sep='\t', usecols=['ekg']).ekg.notna().sum()) < min_seconds*500:
             skipped.append((r.pid, f'calibration ECG is {n/500:.1f} s, shorter than {min_seconds} s')); continue
         rows.append(dict(record_id=r.pid, patient_id=r.pid, split=split[r.pid], path=rel, age=r.age, sex=r.gender if r.gender in ('M', 'F') else '',
                          baseline_sbp=r.baseline_sbp, baseline_dbp=r.baseline_dbp))

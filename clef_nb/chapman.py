@@ -13,7 +13,7 @@ import pandas as pd
 import scipy.io as sio
 from .io import LEADS12, read_ecg, ECGError, parse_comments, _record_path, _read_header, _check_signal_files
 from .cache import CacheSpec, build_cache, open_cache
-from .tasks import CHAPMAN_LABELS, UnknownCodeError, MissingFileError, need_file, skips, simulate_states, as_leads
+from .tasks import CHAPMAN_LABELS, UnknownCodeError, MissingFileError, need_file, read_table, skips, simulate_states, as_leads
 
 # %% ../nbs/15b_chapman.ipynb #638c5361
 SNOMED = pd.DataFrame([
@@ -41,7 +41,7 @@ def read_conditions(
 )->dict: # SNOMED code (str) -> acronym
     "Read the SNOMED-CT code → acronym map of the database."
     if str(path) == 'builtin': t = SNOMED
-    else: t = pd.read_csv(need_file(path, 'SNOMED condition table'), encoding='utf-8-sig', dtype=str).rename(columns=str.strip)
+    else: t = read_table(path, 'SNOMED condition table', encoding='utf-8-sig', dtype=str).rename(columns=str.strip)
     m = dict(zip(t['Snomed_CT'].astype(str).str.strip(), t['Acronym Name'].astype(str).str.strip()))
     return CINC_ALIASES | m
 
@@ -124,7 +124,7 @@ def _records(root, split_dir, seed):
         return [(p, s, None) for p, s in zip(paths, split)]
     out = []
     for s in ('train', 'val', 'test'):
-        t = pd.read_csv(need_file(Path(split_dir)/f'chapman_{s}.csv', f'Chapman {s} split file'))
+        t = read_table(Path(split_dir)/f'chapman_{s}.csv', f'Chapman {s} split file')
         if missing := set(SPLIT_COLS) - set(t.columns): raise MissingFileError(f"{Path(split_dir)/f'chapman_{s}.csv'}: missing columns {sorted(missing)}")
         out += [(p.removeprefix('/chapman/').removesuffix('.mat'), s, r) for p, r in zip(t.ecg_path, t.to_dict('records'))]
     return out
@@ -153,7 +153,7 @@ def read_chapman_index(
         rid = Path(rel).name
         try: meta = read_ecg_meta(root/rel)
         except ECGError as e: skipped.append((rid, f'record {rel}: {e.problem}')); continue
-        lab, other, unknown = _labels(meta.get('dx', []), code, on_unknown, rid)
+        lab, other, unknown = _labels(meta.get('dx', []), code, on_unknown, root/rel)
         if unknown and on_unknown == 'skip': skipped.append((rid, f'unknown SNOMED code(s) {unknown}')); continue
         if labels == 'split': lab = [l for l in CHAPMAN_LABELS if srow[l] == 1]
         rows.append(dict(record_id=rid, patient_id=rid, split=split, path=rel, age=meta.get('age', np.nan), sex=meta.get('sex') or '',

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .cache import CacheSpec, build_cache, open_cache
-from .tasks import MCMED_ED_DISPO, MCMED_DC_DISPO, MCMED_ACUITY, MalformedRowError, need_file, skips, simulate_states, write_wfdb, as_leads
+from .tasks import MCMED_ED_DISPO, MCMED_DC_DISPO, MCMED_ACUITY, MalformedRowError, need_file, read_table, skips, simulate_states, write_wfdb, as_leads
 
 # %% ../nbs/15e_mcmed.ipynb #7e0ab883
 VISIT_COLS = ['MRN', 'CSN', 'Visit_no', 'Visits', 'Age', 'Gender', 'Race', 'Ethnicity', 'Means_of_arrival', 'Triage_Temp', 'Triage_HR',
@@ -106,11 +106,11 @@ def read_mcmed_index(
 )->tuple: # (index, skipped)
     "Build the MC-MED downstream index from visits, waveform summary and split files."
     root = Path(root)
-    v = pd.read_csv(need_file(root/'visits.csv', 'visit table'))
+    v = read_table(root/'visits.csv', 'visit table')
     if missing := {'MRN', 'CSN', 'Triage_acuity', 'ED_dispo', 'DC_dispo', 'Triage_SBP', 'Triage_DBP'} - set(v.columns): raise MalformedRowError(f'{root/"visits.csv"}: missing columns {sorted(missing)}')
-    ws = pd.read_csv(need_file(root/'waveform_summary.csv', 'waveform summary'))
+    ws = read_table(root/'waveform_summary.csv', 'waveform summary')
     segs = ws[ws.Type == 'II'].set_index('CSN').Segments
-    sp = pd.concat([pd.read_csv(need_file(root/f'split_{split}_{s}.csv', f'{split} {s} split file'), header=None, names=['CSN'], dtype=str).assign(split=s)
+    sp = pd.concat([read_table(root/f'split_{split}_{s}.csv', f'{split} {s} split file', header=None, names=['CSN'], dtype=str).assign(split=s)
                     for s in ('train', 'val', 'test')])
     sp = sp[sp.CSN.str.strip().str.isdigit()].astype(dict(CSN=int)).drop_duplicates('CSN').set_index('CSN').split
     v = v.assign(split=v.CSN.map(sp), n_ii=v.CSN.map(segs), path=[f'waveforms/{c % 1000:03d}/{c}/II/{c}_1' for c in v.CSN])

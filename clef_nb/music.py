@@ -13,7 +13,7 @@ import pandas as pd
 from scipy.signal import resample_poly
 from .io import read_ecg, ECGError
 from .cache import CacheSpec, build_cache, open_cache
-from .tasks import MUSIC_OUTCOMES, MalformedRowError, need_file, skips, simulate_states, write_wfdb, as_leads
+from .tasks import MUSIC_OUTCOMES, MalformedRowError, need_file, read_table, skips, simulate_states, write_wfdb, as_leads
 
 # %% ../nbs/15f_music.ipynb #64b6a6f1
 CAUSE = {0: 'survivor', 1: 'non-cardiac death', 3: 'SCD', 6: 'pump-failure death', 7: 'pump-failure death'}
@@ -69,8 +69,7 @@ def read_subject_info(
 )->tuple: # (table with `outcome`, skipped)
     "Read MUSIC's semicolon-separated, decimal-comma subject table and code the outcome."
     f = need_file(Path(root)/'subject-info.csv', 'subject table')
-    try: t = pd.read_csv(f, sep=';', decimal=',', dtype={'Patient ID': str}, on_bad_lines='warn' if on_bad == 'skip' else 'error', engine='python')
-    except pd.errors.ParserError as e: raise MalformedRowError(f'{f}: {e}') from None
+    t = read_table(f, 'subject table', sep=';', decimal=',', dtype={'Patient ID': str}, on_bad_lines='warn' if on_bad == 'skip' else 'error', engine='python')
     if missing := {'Patient ID', 'Cause of death'} - set(t.columns): raise MalformedRowError(f'{f}: missing columns {sorted(missing)} (is it semicolon-separated?)')
     cause = pd.to_numeric(t['Cause of death'], errors='coerce')
     bad = ~t['Patient ID'].astype(str).str.fullmatch(r'P\d{4}') | ~cause.isin(list(CAUSE))

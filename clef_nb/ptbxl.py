@@ -17,7 +17,7 @@ from .cache import CacheSpec, build_cache, open_cache
 import operator
 from .synth import COUPLINGS
 from .tasks import (PTBXL_DIAGNOSTIC, PTBXL_FORM, PTBXL_RHYTHM, TASKS, UnknownCodeError, MalformedRowError,
-                           need_file, skips, simulate_states, write_wfdb, as_leads)
+                           need_file, read_table, skips, simulate_states, write_wfdb, as_leads)
 
 # %% ../nbs/15a_ptbxl.ipynb #eeef004b
 DB_COLS = ['ecg_id', 'patient_id', 'age', 'sex', 'height', 'weight', 'nurse', 'site', 'device', 'recording_date', 'report',
@@ -180,7 +180,7 @@ def read_scp_statements(
 )->pd.DataFrame: # indexed by statement: diagnostic, form, rhythm (bool), diagnostic_class, diagnostic_subclass
     "Read and check `scp_statements.csv`."
     f = need_file(Path(root)/'scp_statements.csv', 'SCP statements table')
-    t = pd.read_csv(f, index_col=0)
+    t = read_table(f, 'SCP statements table', index_col=0)
     if missing := {'diagnostic', 'form', 'rhythm', 'diagnostic_class', 'diagnostic_subclass'} - set(t.columns): raise MalformedRowError(f'{f}: missing columns {sorted(missing)}')
     t[['diagnostic', 'form', 'rhythm']] = t[['diagnostic', 'form', 'rhythm']].fillna(0).astype(float) == 1
     for flag, known in (('diagnostic', PTBXL_DIAGNOSTIC), ('form', PTBXL_FORM), ('rhythm', PTBXL_RHYTHM)):
@@ -213,14 +213,14 @@ def read_ptbxl_index(
 )->tuple: # (index, skipped)
     "Build PTB-XL's downstream index from its database and statements tables."
     root = Path(root)
-    db = pd.read_csv(need_file(root/'ptbxl_database.csv', 'PTB-XL database'))
+    db = read_table(root/'ptbxl_database.csv', 'PTB-XL database')
     if missing := {'ecg_id', 'patient_id', 'scp_codes', 'strat_fold', 'filename_hr', 'filename_lr'} - set(db.columns): raise MalformedRowError(f'{root/"ptbxl_database.csv"}: missing columns {sorted(missing)}')
     scp, rows, skipped = read_scp_statements(root), [], []
     path = db['filename_hr' if sr == 500 else 'filename_lr']
     for r, p in zip(db.itertuples(), path):
         codes = _parse_codes(r.scp_codes, f'ptbxl_database.csv ecg_id {r.ecg_id}')
         if unknown := [c for c in codes if c not in scp.index]:
-            if on_unknown == 'raise': raise UnknownCodeError(f'ecg_id {r.ecg_id}: SCP code(s) {unknown} not in scp_statements.csv')
+            if on_unknown == 'raise': raise UnknownCodeError(f'{root/"ptbxl_database.csv"}: ecg_id {r.ecg_id}: SCP code(s) {unknown} not in scp_statements.csv')
             if on_unknown == 'skip': skipped.append((r.ecg_id, f'unknown SCP code(s) {unknown}')); continue
             codes = [c for c in codes if c in scp.index]
         if not (root/f'{p}.hea').is_file(): skipped.append((r.ecg_id, f'record {p} not on disk')); continue

@@ -7,7 +7,7 @@ __all__ = ['PTBXL_DIAGNOSTIC', 'PTBXL_FORM', 'PTBXL_RHYTHM', 'CHAPMAN_LABELS', '
            'MUSIC_OUTCOMES', 'ICENTIA_BEATS', 'ICENTIA_RHYTHMS', 'TASKS', 'DATASETS', 'log', 'SKIP_COLS', 'Task',
            'get_task', 'dataset_tasks', 'task_table', 'targets', 'labelled', 'LeakError', 'check_disjoint',
            'shared_patients', 'drop_shared', 'DownstreamError', 'MissingFileError', 'UnknownCodeError',
-           'MalformedRowError', 'need_file', 'skips', 'simulate_states', 'write_wfdb', 'as_leads']
+           'MalformedRowError', 'need_file', 'skips', 'read_table', 'simulate_states', 'write_wfdb', 'as_leads']
 
 # %% ../nbs/15_tasks.ipynb #afdabfec
 import logging
@@ -228,6 +228,19 @@ def skips(
     df = pd.DataFrame(dict(record=records, reason=reasons if not isinstance(reasons, str) else [reasons]*len(records)), columns=SKIP_COLS)
     if len(df): log.warning('%s: skipped %d record(s), e.g. %s: %s', name, len(df), df.record.iloc[0], df.reason.iloc[0])
     return df
+
+# %% ../nbs/15_tasks.ipynb #2bff0fd4
+def read_table(
+    path:Path, # a table the loader cannot do without
+    what:str='table', # what it is, for the message
+    **kwargs, # passed on to `pd.read_csv` (`sep`, `dtype`, `usecols`, …)
+)->pd.DataFrame:
+    "Read a delimited table with `pd.read_csv`, raising `MissingFileError` or `MalformedRowError` that name `path`."
+    path = need_file(path, what)
+    try: return pd.read_csv(path, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        why = (str(e).strip().splitlines() or [''])[0]
+        raise MalformedRowError(f'{path}: {what} cannot be read as a table ({type(e).__name__}: {why})') from None
 
 # %% ../nbs/15_tasks.ipynb #bebc8276
 def simulate_states(
