@@ -174,11 +174,12 @@ def prepare_mimic(
     progress:bool=True, # show progress bars
 )->tuple: # (cache folder, metadata CSV path)
     "Build (or reuse) the per-ECG metadata with SCORE2 and patient splits, and the preprocessed cache, of a MIMIC-IV-ECG root."
-    from clef_nb.mimic import ecg_metadata, patient_split
+    from clef_nb.mimic import ecg_metadata, patient_split, read_record_list
     from clef_nb.cache import build_cache
     work = Path(work); work.mkdir(parents=True, exist_ok=True); meta_csv = work/'metadata.csv'
     if not meta_csv.exists():
-        meta, _ = ecg_metadata(root, hosp=hosp, signal=False)
+        pid = read_record_list(root).patient_id  # SCORE2's fill medians are fitted on this split's training patients only
+        meta, _ = ecg_metadata(root, hosp=hosp, signal=False, train_ids=pid[patient_split(pid, seed=seed) == 'train'])
         meta.assign(split=patient_split(meta.patient_id, seed=seed)).to_csv(meta_csv, index=False)
     meta = pd.read_csv(meta_csv, dtype={'record_id': str, 'path': str})
     build_cache(meta[['record_id', 'patient_id', 'path']], root, work/'cache', workers=workers, progress=progress)
