@@ -78,7 +78,10 @@ def _setup_dist(device:str):
     if device.startswith('cuda'): torch.cuda.set_device(torch.device(device))
     if world > 1 and not dist.is_initialized():
         t = float(os.environ.get('CLEF_NB_DIST_TIMEOUT', 600))
-        try: dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo', timeout=datetime.timedelta(seconds=t))
+        try:  # each restart of an elastic group gets its own store prefix: the dead group's peer addresses are still in the store
+            store, _, _ = next(dist.rendezvous('env://', timeout=datetime.timedelta(seconds=t)))
+            store = dist.PrefixStore(f"clef_nb/attempt{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
+            dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo', store=store, rank=rank, world_size=world, timeout=datetime.timedelta(seconds=t))
         except Exception as e:
             raise RuntimeError(f"rank {rank} of {world}: could not reach the other processes at {os.environ.get('MASTER_ADDR')}:"
                                f"{os.environ.get('MASTER_PORT')} within {t:g} s (CLEF_NB_DIST_TIMEOUT); {type(e).__name__}: {str(e).splitlines()[0]}") from e
