@@ -12,7 +12,7 @@ import pandas as pd
 from .cache import CacheSpec, build_cache, open_cache
 from .mimic import read_record_list, read_hosp, patient_split
 from .synth import make_cohort
-from .tasks import MalformedRowError, need_file, read_table, skips, as_leads
+from .tasks import MalformedRowError, read_table, skips, as_leads
 
 # %% ../nbs/15c_lvef.ipynb #92d50b58
 def _lvef(e:pd.DataFrame, rng:np.random.Generator)->np.ndarray:
@@ -62,7 +62,7 @@ def read_lvef_index(
     seed:int=0, # patient-split seed
 )->tuple: # (index, skipped)
     "Build the MIMIC-IV LVEF downstream index from the LVEF table and the record folders."
-    root = Path(root); f = need_file(table or root/'LVEF.csv', 'LVEF table')
+    root = Path(root); f = Path(table or root/'LVEF.csv')
     raw = read_table(f, 'LVEF table')
     if raw.shape[1] < 4: raise MalformedRowError(f'{f}: {raw.shape[1]} columns; expected subject_id, waveform_path, LVEF, class')
     t = pd.DataFrame(dict(subject_id=raw.iloc[:, 0], path=raw.iloc[:, 1].astype(str).str.strip('/'), lvef=pd.to_numeric(raw.iloc[:, -2], errors='coerce'),

@@ -13,7 +13,7 @@ import pandas as pd
 from scipy.signal import resample_poly
 from .io import read_ecg, ECGError
 from .cache import CacheSpec, build_cache, open_cache
-from .tasks import MUSIC_OUTCOMES, MalformedRowError, need_file, read_table, skips, simulate_states, write_wfdb, as_leads
+from .tasks import MUSIC_OUTCOMES, MalformedRowError, read_table, skips, simulate_states, write_wfdb, as_leads
 
 # %% ../nbs/15f_music.ipynb #64b6a6f1
 CAUSE = {0: 'survivor', 1: 'non-cardiac death', 3: 'SCD', 6: 'pump-failure death', 7: 'pump-failure death'}
@@ -68,7 +68,7 @@ def read_subject_info(
     on_bad:str='raise', # a row whose `Patient ID` or `Cause of death` cannot be read: 'raise' or 'skip' (counted)
 )->tuple: # (table with `outcome`, skipped)
     "Read MUSIC's semicolon-separated, decimal-comma subject table and code the outcome."
-    f = need_file(Path(root)/'subject-info.csv', 'subject table')
+    f = Path(root)/'subject-info.csv'
     t = read_table(f, 'subject table', sep=';', decimal=',', dtype={'Patient ID': str}, on_bad_lines='warn' if on_bad == 'skip' else 'error', engine='python')
     if missing := {'Patient ID', 'Cause of death'} - set(t.columns): raise MalformedRowError(f'{f}: missing columns {sorted(missing)} (is it semicolon-separated?)')
     cause = pd.to_numeric(t['Cause of death'], errors='coerce')

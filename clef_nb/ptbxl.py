@@ -17,7 +17,7 @@ from .cache import CacheSpec, build_cache, open_cache
 import operator
 from .synth import COUPLINGS
 from .tasks import (PTBXL_DIAGNOSTIC, PTBXL_FORM, PTBXL_RHYTHM, TASKS, UnknownCodeError, MalformedRowError,
-                           need_file, read_table, skips, simulate_states, write_wfdb, as_leads)
+                           read_table, skips, simulate_states, write_wfdb, as_leads)
 
 # %% ../nbs/15a_ptbxl.ipynb #eeef004b
 DB_COLS = ['ecg_id', 'patient_id', 'age', 'sex', 'height', 'weight', 'nurse', 'site', 'device', 'recording_date', 'report',
@@ -179,7 +179,7 @@ def read_scp_statements(
     root:Path, # PTB-XL root
 )->pd.DataFrame: # indexed by statement: diagnostic, form, rhythm (bool), diagnostic_class, diagnostic_subclass
     "Read and check `scp_statements.csv`."
-    f = need_file(Path(root)/'scp_statements.csv', 'SCP statements table')
+    f = Path(root)/'scp_statements.csv'
     t = read_table(f, 'SCP statements table', index_col=0)
     if missing := {'diagnostic', 'form', 'rhythm', 'diagnostic_class', 'diagnostic_subclass'} - set(t.columns): raise MalformedRowError(f'{f}: missing columns {sorted(missing)}')
     t[['diagnostic', 'form', 'rhythm']] = t[['diagnostic', 'form', 'rhythm']].fillna(0).astype(float) == 1
