@@ -6,7 +6,8 @@ Writes `--records` 12-lead, 10 s, 500 Hz WFDB records (format 16, MIMIC-IV-ECG's
 file) into a temporary folder, builds the cache once, then times a random batch of `--batch` records three
 ways: a cache fancy-index (what training does), `wfdb.rdrecord` of the same records (raw samples only, no
 preprocessing: the most generous baseline), and `read_ecg` + `preprocess` (what a loader without a cache
-would do every epoch). Prints the times and ratios. Run it by hand; it is not a timed test.
+would do every epoch). Prints the times and ratios and writes them to `benchmarks/results/cache_read_<time>.json`
+(with the machine and commit). Run it by hand; it is not a timed test.
 """
 import argparse, tempfile, time
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np, pandas as pd, wfdb
 from clef_nb.cache import build_cache, open_cache
 from clef_nb.io import LEADS12, read_ecg
 from clef_nb.signal import preprocess
+from _record import start, write
 
 
 def write_records(root, n, seed=0):
@@ -41,6 +43,7 @@ def main():
     ap.add_argument('--batch', type=int, default=256)
     ap.add_argument('--repeats', type=int, default=5)
     a = ap.parse_args()
+    res = start('cache_read', records=a.records, batch=a.batch, repeats=a.repeats)
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)/'records'; root.mkdir()
         t0 = time.perf_counter(); idx = write_records(root, a.records); t_write = time.perf_counter() - t0
@@ -57,6 +60,10 @@ def main():
     print(f'  cache memmap            {1000 * t_cache:8.1f} ms')
     print(f'  wfdb.rdrecord (raw)     {1000 * t_wfdb:8.1f} ms   cache is {t_wfdb / t_cache:6.1f}x faster')
     print(f'  read_ecg + preprocess   {1000 * t_pre:8.1f} ms   cache is {t_pre / t_cache:6.1f}x faster')
+    res.update(write_s=round(t_write, 2), build_s=round(t_build, 2), open_ms=round(1000 * t_open, 2), n_ok=int(m['n_ok']),
+               cache_ms=round(1000 * t_cache, 2), wfdb_ms=round(1000 * t_wfdb, 1), read_preprocess_ms=round(1000 * t_pre, 1),
+               ratio_wfdb=round(t_wfdb / t_cache, 1), ratio_read_preprocess=round(t_pre / t_cache, 1))
+    write(res)
 
 
 if __name__ == '__main__': main()

@@ -3,13 +3,15 @@ derive per-ECG metadata and SCORE2 from the hosp tables, split patients, and bui
 
     python benchmarks/cohort_pipeline.py [--patients 2000] [--workers 2]
 
-Prints the time of each stage and the total. Run it by hand; it is not a timed test.
+Prints the time of each stage and the total, and writes them to `benchmarks/results/cohort_pipeline_<time>.json`
+(with the machine and commit). Run it by hand; it is not a timed test.
 """
 import argparse, tempfile, time
 from pathlib import Path
 from clef_nb.cache import build_cache
 from clef_nb.mimic import ecg_metadata, patient_split, read_record_list, check_splits
 from clef_nb.synth import make_cohort
+from _record import start, write
 
 
 def main():
@@ -17,7 +19,7 @@ def main():
     ap.add_argument('--patients', type=int, default=2000)
     ap.add_argument('--workers', type=int, default=2)
     a = ap.parse_args()
-    times = {}
+    res, times = start('cohort_pipeline', patients=a.patients, workers=a.workers), {}
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)/'mimic-iv-ecg'
         t = time.perf_counter(); c = make_cohort(root, a.patients, seed=0); times['generate cohort'] = time.perf_counter() - t
@@ -30,6 +32,9 @@ def main():
           f'{m["n_ok"]} cached ({m["n_skipped"]} skipped)')
     for k, v in times.items(): print(f'  {k:45s} {v:7.1f} s')
     print(f'  {"total":45s} {sum(times.values()):7.1f} s')
+    res.update(ecgs=len(idx), with_score2=int(meta.score2_risk.notna().sum()), hosp_rows_skipped=len(skipped), cached=int(m['n_ok']),
+               stages_s={k: round(v, 1) for k, v in times.items()}, total_s=round(sum(times.values()), 1))
+    write(res)
 
 
 if __name__ == '__main__': main()

@@ -20,7 +20,7 @@ and `clef_nb.encoder.layer_profile` gives the per-layer profile of the released 
 full size. With a CUDA device the GPU section times medium and large training steps in bf16; without one it
 says "not measured". It is a benchmark, run by hand; no test times anything.
 """
-import argparse, json, os, platform, subprocess, tempfile, time
+import argparse, os, tempfile, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch, wfdb
 from scipy import signal as ss
@@ -30,8 +30,9 @@ from clef_nb.embedding import embed
 from clef_nb.encoder import net1d, layer_profile, _SameConv1d
 from clef_nb.signal import interp_nans
 from clef_nb.ssl import CLEF
-from clef_nb.train import PretrainData, prepare_synthetic, _prefetched, use_bf16, native_bf16, choose_threads
+from clef_nb.train import PretrainData, prepare_synthetic, _prefetched, use_bf16, choose_threads
 from clef_nb.views import NoiseBank, ViewConfig, make_views
+from _record import machine, git_commit, write
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = dict(small=5.0, medium=2.0)         # clef_nb / reference, patients per second
@@ -98,30 +99,6 @@ def timed_steps(method, opt, batches, steps, amp, dev, clip=0.0):
             for k, a, b in (('data', t0, t1), ('forward', t1, t2), ('backward', t2, t3), ('optimizer', t3, t4)): ph[k].append(b - a)
     ms = {k: round(1e3 * float(np.mean(v)), 1) for k, v in ph.items()}
     return len(v1) / (sum(ms.values()) / 1e3), ms
-
-
-def machine():
-    "The machine the figures were measured on."
-    info = {}
-    try:
-        txt = Path('/proc/cpuinfo').read_text()
-        info['cpu'] = next((l.split(':', 1)[1].strip() for l in txt.splitlines() if l.startswith('model name')), platform.processor())
-        flags = set(next(l for l in txt.splitlines() if l.startswith('flags')).split(':', 1)[1].split())
-        info['flags'] = sorted(flags & {'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512_vnni', 'avx512_bf16', 'amx_bf16', 'amx_tile'})
-    except (OSError, StopIteration): info['cpu'], info['flags'] = platform.processor(), []
-    info['cpus_available'] = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
-    info['load_average_1min_at_start'] = round(os.getloadavg()[0], 2) if hasattr(os, 'getloadavg') else None
-    info['native_bf16'] = native_bf16()
-    info['torch'] = torch.__version__
-    info['torch_cpu_capability'] = torch.backends.cpu.get_cpu_capability()
-    info['cuda'] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return info
-
-
-def git_commit():
-    "The commit of the working tree, and whether it has uncommitted changes."
-    run = lambda *a: subprocess.run(['git', *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return dict(commit=run('rev-parse', 'HEAD') or None, dirty=bool(run('status', '--porcelain', '--untracked-files=no')))
 
 
 def gpu_section(data, bank, steps):
@@ -210,10 +187,6 @@ def main():
                 res['layer_profile'][size] = dict(views=2 * BATCH.get(size, 32), ms=p.to_dict(orient='index'))
                 print(f'\nper-layer profile, {size}, {2 * BATCH.get(size, 32)} views (ms):\n{p}')
         res['gpu'] = gpu_section(data, bank, a.steps)
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    f = out/f"pretrain_throughput_{res['created'].replace(':', '').replace('-', '')}.json"
-    f.write_text(json.dumps(res, indent=1))
-    print(f'\nwrote {f.relative_to(ROOT) if f.is_relative_to(ROOT) else f}')
-
+    write(res, a.out)
 
 if __name__ == '__main__': main()

@@ -82,3 +82,21 @@ def test_readme_throughput_table_is_the_newest_result():
     r, name = newest()
     assert r['benchmark'] == 'pretrain_throughput' and {'small', 'medium'} <= set(r['train'])
     assert perf_table() in (ROOT/'README.md').read_text(), 'README.md is stale: run python docs/build.py --readme'
+
+
+def test_readme_other_measurements_are_the_newest_results():
+    "Every row of the README's 'Other measurements' table is `benchmarks/report.py`'s rendering of a committed JSON result."
+    sys.path.insert(0, str(ROOT/'benchmarks'))
+    from report import other_table, OTHER
+    t = other_table()
+    assert 'not measured yet' not in t, t
+    assert len(t.splitlines()) == 2 + len(OTHER)
+    assert t in (ROOT/'README.md').read_text(), 'README.md is stale: run python docs/build.py --readme'
+
+
+def test_other_table_says_what_is_missing(tmp_path):
+    "A benchmark with no recorded result is listed as not measured, never given a figure."
+    sys.path.insert(0, str(ROOT/'benchmarks'))
+    from report import other_table, OTHER
+    t = other_table(tmp_path)
+    assert t.count('not measured yet') == len(OTHER), t
