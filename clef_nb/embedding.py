@@ -8,7 +8,7 @@ __all__ = ['CLEF_CONTRACT', 'ADAPTERS', 'PRECISIONS', 'Encoder', 'random_encoder
            'embed', 'embedding_key', 'stored_embeddings', 'sanity_probe', 'plot_probe', 'heldout_labels',
            'probe_heldout']
 
-# %% ../nbs/22_embed.ipynb #3e3b9d07
+# %% ../nbs/22_embed.ipynb #7e15c071
 import dataclasses, hashlib, importlib, json, os, tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -24,7 +24,7 @@ from .views import zscore
 from .metrics import bootstrap_ci, patient_weights
 from .train import use_bf16
 
-# %% ../nbs/22_embed.ipynb #3b060cd9
+# %% ../nbs/22_embed.ipynb #4d6d6146
 CLEF_CONTRACT = dict(fs=500, samples=5000, band_hz=[0.67, 40.0], leads='any single lead', channels=1)
 
 @dataclass
@@ -49,7 +49,7 @@ class Encoder:
     @property
     def samples(self)->int: return round(self.fs * self.seconds)
 
-# %% ../nbs/22_embed.ipynb #ae4158fb
+# %% ../nbs/22_embed.ipynb #8215df6a
 def random_encoder(
     size:str='small', # Net1D size
     seed:int=0, # initialisation seed
@@ -58,7 +58,7 @@ def random_encoder(
     with torch.random.fork_rng(): torch.manual_seed(seed); m = net1d(size)
     return Encoder(m.eval(), m.cfg.dim, f'random:{size}:{seed}', 'random', size=size, method='none')
 
-# %% ../nbs/22_embed.ipynb #276b63d7
+# %% ../nbs/22_embed.ipynb #54e611b5
 def _sha(path, n=16):
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -100,7 +100,7 @@ def checkpoint_encoder(
     return Encoder(m, m.cfg.dim, _sha(path), name or card.get('name') or f"{card.get('method', 'ckpt')}-{size}",
                    size=size, method=str(card.get('method') or ''), variant=str(card.get('variant') or ''), **_contract(card.get('input')))
 
-# %% ../nbs/22_embed.ipynb #22b1ae62
+# %% ../nbs/22_embed.ipynb #76339392
 ADAPTERS = {} # name → function(path) -> Encoder, for `get_encoder('name:PATH')`; `clef_nb.baselines` fills it
 
 def get_encoder(
@@ -117,7 +117,7 @@ def get_encoder(
     if sep and name.lower() in ADAPTERS and not Path(spec).exists(): return ADAPTERS[name.lower()](path)
     return checkpoint_encoder(spec)
 
-# %% ../nbs/22_embed.ipynb #c8d4d1e7
+# %% ../nbs/22_embed.ipynb #37fabdab
 class DeviceError(ValueError): "A `device` or `precision` this machine cannot run; the message names the parameter."
 
 def resolve_device(
@@ -147,7 +147,7 @@ def precision_context(
     if dev.type == 'cuda' and not torch.cuda.is_bf16_supported(): raise DeviceError(f"precision={precision!r}: this GPU has no bf16; use precision='fp32'")
     return torch.autocast(dev.type, dtype=torch.bfloat16)
 
-# %% ../nbs/22_embed.ipynb #299a9656
+# %% ../nbs/22_embed.ipynb #dda44444
 class ContractError(ValueError): "An input that breaks an encoder's input contract; the message names the input and every mismatch."
 
 def _leads(lead)->tuple: return (lead,) if isinstance(lead, str) else tuple(lead)
@@ -167,12 +167,12 @@ def check_contract(
     if not adapt and samples != enc.samples: bad.append(f"{samples} samples, the encoder expects {enc.samples}")
     if enc.band is not None and band is not None and tuple(map(float, band)) != tuple(enc.band):
         bad.append(f"band {list(band)} Hz, the encoder was trained on {list(enc.band)} Hz")
-    if len(leads) != enc.n_leads: bad.append(f"the encoder takes {enc.n_leads} lead(s), got {len(leads)}: {', '.join(leads)}")
+    if len(leads) != enc.n_leads: bad.append(f"encoder {enc.name} takes {enc.n_leads} lead(s), got {len(leads)}: {', '.join(leads)}")
     elif enc.pretrained_lead and any(canonical_lead(l) != canonical_lead(enc.pretrained_lead) for l in leads):
         bad.append(f"lead {'+'.join(leads)}, the encoder was pretrained on lead {enc.pretrained_lead} only")
     if bad: raise ContractError(f"{what} does not meet the input contract of encoder {enc.name}: " + '; '.join(bad))
 
-# %% ../nbs/22_embed.ipynb #1767d43e
+# %% ../nbs/22_embed.ipynb #58280559
 def _described(data, rows, lead):
     "Each distinct input of `data` at `rows`, for the contract check: (fs, samples, band, leads, what)."
     if isinstance(data, Cache):
@@ -202,7 +202,7 @@ def encoder_inputs(
     x = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(resolve_device(device))
     return zscore(x) if enc.norm == 'zscore' else x
 
-# %% ../nbs/22_embed.ipynb #187351d1
+# %% ../nbs/22_embed.ipynb #8929035d
 def embed(
     checkpoint, # an `Encoder`, a Net1D module, or anything `get_encoder` takes (a checkpoint path, 'random', 'NAME:PATH')
     data, # a `Cache`, or a list of preprocessed `ECG`s
@@ -226,7 +226,7 @@ def embed(
             out.append(model(encoder_inputs(data, rows[i:i + batch_size], lead, enc, adapt, dev)).float().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, enc.dim), np.float32)
 
-# %% ../nbs/22_embed.ipynb #970ebce8
+# %% ../nbs/22_embed.ipynb #b40923fe
 def embedding_key(
     enc:Encoder, # the encoder
     cache, # the downstream cache
@@ -242,7 +242,7 @@ def _save_atomic(path, arr):
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.npy'); os.close(fd)
     np.save(tmp, arr); os.replace(tmp, path)
 
-# %% ../nbs/22_embed.ipynb #32586a2b
+# %% ../nbs/22_embed.ipynb #3afc7964
 def stored_embeddings(
     enc:Encoder, # the encoder (or anything `get_encoder` takes)
     cache, # an open downstream `Cache`
@@ -265,7 +265,7 @@ def stored_embeddings(
                                                       cache=str(cache.path), n=len(out), n_ok=len(rows))))
     return out
 
-# %% ../nbs/22_embed.ipynb #3a1ff4e3
+# %% ../nbs/22_embed.ipynb #ddccd9c0
 def _r2_ci(y, p, pid, n_boot, seed, level=0.95):
     "R² with a patient-bootstrap interval: `bootstrap_ci`'s resampling (`patient_weights`), R² per replicate."
     W = patient_weights(pid, n_boot, seed).astype(float)
@@ -307,7 +307,7 @@ def sanity_probe(
                 rows.append(dict(encoder=name, target=t, metric='AUROC', value=roc_auc_score(y, p), lo=a['lo'], hi=a['hi'], n=len(y)))
     return pd.DataFrame(rows, columns=['encoder', 'target', 'metric', 'value', 'lo', 'hi', 'n'])
 
-# %% ../nbs/22_embed.ipynb #f61c2e4b
+# %% ../nbs/22_embed.ipynb #ddc1fa8f
 def plot_probe(
     probe:pd.DataFrame, # the output of `sanity_probe`
 )->plt.Figure:
@@ -324,7 +324,7 @@ def plot_probe(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/22_embed.ipynb #3db18e51
+# %% ../nbs/22_embed.ipynb #cfd454af
 def heldout_labels(
     meta_csv, # the run's metadata table (one row per cache row, with `split`)
     truth_csv=None, # the synthetic cohort's truth table, when there is one
