@@ -9,7 +9,7 @@ from safetensors.torch import save_file
 from clef_nb.baselines import (WeightsNotGiven, baseline_status, embed_signal, write_layout, ECGFOUNDER_CONTRACT, STMEM_CONTRACT,
                                KED_CONTRACT, MOMENT_CONTRACT, MOIRAI_CONTRACT, T5EncoderConfig, MoiraiConfig)
 from clef_nb.encoder import CheckpointError
-from clef_nb.evaluate import get_encoder, random_encoder, ADAPTERS
+from clef_nb.embedding import get_encoder, random_encoder, ADAPTERS
 
 ROOT = Path(__file__).resolve().parents[1]
 # name, file name as published, embedding size, samples at 500 Hz, contract
@@ -94,7 +94,7 @@ def test_get_encoder_keeps_its_other_specs(tmp_path):
 
 
 def test_adapters_register_on_first_use_in_a_fresh_process():
-    code = ("import sys\nfrom clef_nb.evaluate import get_encoder\nassert 'clef_nb.baselines' not in sys.modules\n"
+    code = ("import sys\nfrom clef_nb.embedding import get_encoder\nassert 'clef_nb.baselines' not in sys.modules\n"
             "try: get_encoder('moirai:')\nexcept FileNotFoundError as e: print(type(e).__name__, e)")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert 'WeightsNotGiven Moirai: not run: weights not given' in r.stdout, r.stderr
@@ -103,7 +103,10 @@ def test_adapters_register_on_first_use_in_a_fresh_process():
 def test_fine_tuning_and_probe_take_a_baseline_unchanged(tmp_path):
     "A (small) Moirai goes through the same fine-tuning as CLEF's encoder: trained, or frozen as CLEF runs Moirai; SYNTHETIC data."
     from clef_nb.baselines import moirai_encoder
-    from clef_nb.evaluate import synthetic_tasks, task_data, finetune, FinetuneConfig, stored_embeddings
+    from clef_nb.evaluate import synthetic_tasks
+    from clef_nb.probe import task_data
+    from clef_nb.finetune import finetune, FinetuneConfig
+    from clef_nb.embedding import stored_embeddings
     cache, tasks = synthetic_tasks(tmp_path/'synth', n_patients=24, seed=2)
     small = MoiraiConfig(d_model=64, layers=1)
     enc = moirai_encoder(write_layout('moirai', tmp_path/'model.safetensors', cfg=small), cfg=small)

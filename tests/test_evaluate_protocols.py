@@ -1,12 +1,16 @@
-"Evaluation protocols on a small synthetic downstream cache: embedding reuse, probe sanity, fine-tuning, stored rows (clef_nb.evaluate)."
+"Evaluation protocols on a small synthetic downstream cache: embedding reuse, probe sanity, fine-tuning, stored rows, devices (clef_nb.embedding, .probe, .finetune, .evaluate)."
 import dataclasses
 import numpy as np, pandas as pd, pytest, torch
 from clef_nb.encoder import net1d, save_checkpoint
 from clef_nb.tasks import Task
 from clef_nb.metrics import task_metric
 from clef_nb.results import load_results, KEY
-from clef_nb.evaluate import (Encoder, FinetuneConfig, stored_embeddings, embedding_key, encoder_inputs, evaluate_task, finetune,
-                              label_subset, linear_probe, get_encoder, random_encoder, synthetic_tasks, task_data)
+from clef_nb.embedding import (Encoder, DeviceError, stored_embeddings, embedding_key, encoder_inputs, get_encoder, random_encoder,
+                               resolve_device)
+from clef_nb.probe import label_subset, linear_probe, task_data
+from clef_nb.finetune import FinetuneConfig, finetune
+from clef_nb.evaluate import evaluate_task, evaluate_suite, synthetic_tasks
+from clef_nb.views import zscore
 
 
 @pytest.fixture(scope='module')
@@ -46,10 +50,10 @@ def test_probe_end_to_end_on_a_separable_synthetic_task(synth, tmp_path):
     shuf = np.random.default_rng(0).permutation(sep)
     c2 = dataclasses.replace(cache, index=cache.index.assign(sep=sep, shuf=shuf))
     mk = lambda t: Task(f'toy_{t}', 'synthetic', 'binary', ('pos',), t, 'auroc', '', 'patients', ('II',))
-    df, _ = evaluate_task(enc, mk('sep'), c2, 'probe', 'II', seeds=(0,), n_boot=300, store=tmp_path/'r.csv', progress=False)
+    df, _ = evaluate_task(enc, mk('sep'), c2, protocol='probe', lead='II', seeds=(0,), n_boot=300, store=tmp_path/'r.csv', progress=False)
     a = df[(df.metric == 'auroc') & (df.subgroup == 'all')].iloc[0]
     assert a.value > 0.95
-    df, _ = evaluate_task(enc, mk('shuf'), c2, 'probe', 'II', seeds=(0,), n_boot=300, progress=False)
+    df, _ = evaluate_task(enc, mk('shuf'), c2, protocol='probe', lead='II', seeds=(0,), n_boot=300, progress=False)
     a = df[(df.metric == 'auroc') & (df.subgroup == 'all')].iloc[0]
     assert a.ci_low < 0.5 < a.ci_high and abs(a.value - 0.5) < 0.25
 
@@ -111,7 +115,7 @@ def test_finetune_outputs(synth, task):
     td = task_data(tasks[task], cache)
     enc = random_encoder()
     w0 = [p.clone() for p in enc.model.parameters()]
-    p, info = finetune(enc, cache, td, td.part('train'), td.part('val'), td.part('test'), 'II', seed=0, cfg=FinetuneConfig(max_epochs=1))
+    p, info = finetune(enc, cache, td, td.part('train'), td.part('val'), td.part('test'), lead='II', seed=0, cfg=FinetuneConfig(max_epochs=1))
     assert info['epochs'] == 1 and len(p) == len(td.part('test'))
     if task == 'synth_rhythm': assert p.shape[1] == 3 and np.allclose(p.sum(1), 1, atol=1e-5)
     else: assert 40 < p.mean() < 110                            # bpm, not standardised units
@@ -122,10 +126,42 @@ def test_finetune_protocol_rows_and_replacement(synth, tmp_path):
     cache, tasks = synth
     enc, store = random_encoder(), tmp_path/'results.csv'
     cfg = FinetuneConfig(max_epochs=1, freeze=True)
-    df, runs = evaluate_task(enc, tasks['synth_af'], cache, 'finetune', 'II', seeds=(0,), n_boot=200, store=store, finetune_cfg=cfg, progress=False)
+    df, runs = evaluate_task(enc, tasks['synth_af'], cache, protocol='finetune', lead='II', seeds=(0,), n_boot=200, store=store, finetune_cfg=cfg, progress=False)
     assert {'auroc', 'auprc', 'ece'} <= set(df.metric) and {'sex=F', 'sex=M'} <= set(df.subgroup)
     main = df[(df.metric == 'auroc') & (df.subgroup == 'all')].iloc[0]
     assert main.n_test_patients == len(np.unique(runs[0].pid)) and main.n_test_ecgs == len(runs[0].y) and main.synthetic
-    evaluate_task(enc, tasks['synth_af'], cache, 'finetune', 'II', seeds=(0,), n_boot=200, store=store, finetune_cfg=cfg, progress=False)
+    evaluate_task(enc, tasks['synth_af'], cache, protocol='finetune', lead='II', seeds=(0,), n_boot=200, store=store, finetune_cfg=cfg, progress=False)
     st = load_results(store)
     assert len(st) == len(df) and not st.duplicated(list(KEY)).any()
+
+
+def test_inputs_are_zscored_as_in_pretraining(synth):
+    "One z-score: the encoder's inputs are `clef_nb.views.zscore` of the cache's lead."
+    cache, _ = synth
+    enc = random_encoder()
+    x = encoder_inputs(cache, np.arange(3), 'II', enc)
+    raw = torch.from_numpy(np.nan_to_num(cache.read(np.arange(3), ['II'])).astype(np.float32))
+    assert torch.equal(x, zscore(raw))
+
+
+def test_explicit_cpu_matches_auto_here_and_an_absent_gpu_is_named(synth, tmp_path):
+    cache, tasks = synth
+    enc = random_encoder('small', 3)
+    E = stored_embeddings(enc, cache, 'II', progress=False, reuse=False, device='cpu')
+    if torch.cuda.is_available(): pytest.skip('this machine has a GPU: the refusal cannot be shown')
+    np.testing.assert_array_equal(E, stored_embeddings(enc, cache, 'II', progress=False, reuse=False, device='auto'))
+    msg = "device='cuda': no CUDA GPU is available on this machine"
+    with pytest.raises(DeviceError, match=msg): resolve_device('cuda')
+    with pytest.raises(DeviceError, match=msg): stored_embeddings(enc, cache, 'II', progress=False, reuse=False, device='cuda')
+    td = task_data(tasks['synth_hr'], cache)
+    with pytest.raises(DeviceError, match=msg): finetune(enc, cache, td, td.part('train'), td.part('val'), td.part('test'), device='cuda')
+    with pytest.raises(DeviceError, match=msg): evaluate_task(enc, tasks['synth_af'], cache, device='cuda', store=tmp_path/'r.csv')
+    with pytest.raises(DeviceError, match=msg): evaluate_suite([enc], [(tasks['synth_af'], cache, True)], device='cuda')
+    assert not (tmp_path/'r.csv').exists()                                  # refused before any work
+    with pytest.raises(DeviceError, match="precision='fp16'"): evaluate_task(enc, tasks['synth_af'], cache, precision='fp16')
+
+
+def test_evaluation_parameters_past_the_cache_are_keywords(synth):
+    cache, tasks = synth
+    with pytest.raises(TypeError, match='positional'): evaluate_task(random_encoder(), tasks['synth_af'], cache, 'probe')
+    with pytest.raises(TypeError, match='positional'): evaluate_suite([random_encoder()], [], ('probe',))
