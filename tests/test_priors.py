@@ -1,0 +1,118 @@
+"""Every prior-guided loss against a plain-loop implementation written from its equations (values and gradients, float64,
+1e-6), on random inputs; the physiology prior's matrix is symmetric within its documented range; a feature missing for a
+whole batch is a counted fallback or, when asked, a `PhysioPriorError`."""
+import math
+
+import numpy as np, pytest, torch
+
+from clef_nb.losses import clef_loss
+from clef_nb.priors import (PHYSIO, PhysioPriorError, check_physio, physio_loss, physio_prior, prior_loss, score2_prior)
+
+torch.set_default_dtype(torch.float64)
+SEEDS = range(5)
+
+
+def rand_physio(B, g, p_nan=0.3):
+    "Random standardised features with a rhythm class in {0, 1, 2} and NaN holes."
+    f = torch.randn(B, len(PHYSIO), generator=g)
+    f[:, -1] = torch.randint(0, 3, (B,), generator=g).double()
+    f[torch.rand(B, len(PHYSIO), generator=g) < p_nan] = float('nan')
+    return f
+
+
+def loop_physio_prior(f, alpha=0.2, use_present=True):
+    "W from the documented equations, one pair and one feature at a time."
+    B, K = f.shape
+    W = torch.zeros(B, B)
+    for i in range(B):
+        for j in range(B):
+            if i == j: continue
+            sims = []
+            for k in range(K):
+                a, b = f[i, k].item(), f[j, k].item()
+                if math.isnan(a) or math.isnan(b): continue
+                sims.append(float(a == b) if k == K - 1 else math.exp(-(a - b) ** 2 / 2))
+            D = (1 - alpha) * (1 - sum(sims) / len(sims)) + alpha if sims else 1.
+            if use_present:
+                pi = sum(not math.isnan(v) for v in f[i].tolist()) / K
+                pj = sum(not math.isnan(v) for v in f[j].tolist()) / K
+                D *= math.exp(-pi * pj)
+            W[i, j] = D
+    return W
+
+
+def loop_prior_loss(z, W, tau=0.07, lam=1.):
+    "Paper variant: L^w + λ L^d, row by row (L^w) and entry by entry (L^d)."
+    n = len(z); B = n // 2
+    u = [z[i] / z[i].norm() for i in range(n)]
+    s = [[u[i] @ u[k] for k in range(n)] for i in range(n)]
+    lw = []
+    for i in range(n):
+        p = (i + B) % n
+        terms = [s[i][p] / tau] + [torch.log(W[i % B, k % B]) + s[i][k] / tau for k in range(n) if k not in (i, p) and W[i % B, k % B] > 0]
+        lw.append(torch.logsumexp(torch.stack(terms), 0) - s[i][p] / tau)
+    off = [(i, k) for i in range(n) for k in range(n) if i != k]
+    vals = torch.stack([s[i][k] for i, k in off]); lo, hi = vals.min(), vals.max()
+    ld = torch.stack([((s[i][k] - lo) / (hi - lo + 1e-6) - (1 - W[i % B, k % B])) ** 2 for i, k in off]).mean()
+    return torch.stack(lw).mean() + lam * ld
+
+
+def value_and_grad(fn, z):
+    z = z.clone().requires_grad_(True)
+    v = fn(z); v.backward()
+    return v.detach(), z.grad
+
+
+@pytest.mark.parametrize('seed', SEEDS)
+def test_physio_prior_matches_loop(seed):
+    g = torch.Generator().manual_seed(seed)
+    f = rand_physio(7, g)
+    for use_present in (True, False):
+        torch.testing.assert_close(physio_prior(f, 0.3, use_present), loop_physio_prior(f, 0.3, use_present), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('seed', SEEDS)
+def test_physio_loss_matches_loop(seed):
+    g = torch.Generator().manual_seed(seed)
+    f, z = rand_physio(5, g), torch.randn(10, 8, generator=g)
+    v, gr = value_and_grad(lambda z: physio_loss(z, f, tau=0.1, lam=0.5), z)
+    v0, g0 = value_and_grad(lambda z: loop_prior_loss(z, loop_physio_prior(f), tau=0.1, lam=0.5), z)
+    torch.testing.assert_close(v, v0, rtol=0, atol=1e-6); torch.testing.assert_close(gr, g0, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize('seed', SEEDS)
+def test_score2_prior_loss_is_clef_and_matches_loop(seed):
+    g = torch.Generator().manual_seed(seed)
+    risk, z = torch.rand(6, generator=g) * 20, torch.randn(12, 8, generator=g)
+    risk[seed % 6] = float('nan')
+    for v in ('paper', 'official'):
+        assert torch.equal(prior_loss(z, score2_prior(risk, variant=v), v), clef_loss(z, risk, variant=v))
+    v, gr = value_and_grad(lambda z: prior_loss(z, score2_prior(risk)), z)
+    v0, g0 = value_and_grad(lambda z: loop_prior_loss(z, score2_prior(risk)), z)
+    torch.testing.assert_close(v, v0, rtol=0, atol=1e-6); torch.testing.assert_close(gr, g0, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize('seed', SEEDS)
+def test_physio_matrix_symmetric_in_documented_range(seed):
+    g = torch.Generator().manual_seed(seed)
+    f = rand_physio(16, g, p_nan=0.5)
+    alpha = 0.2
+    for use_present, lo in ((False, alpha), (True, alpha * math.exp(-1))):
+        W = physio_prior(f, alpha, use_present)
+        torch.testing.assert_close(W, W.T, rtol=0, atol=0)
+        assert (W.diag() == 0).all()
+        off = W[~torch.eye(16, dtype=torch.bool)]
+        assert (off >= lo - 1e-12).all() and (off <= 1).all()
+
+
+def test_feature_missing_for_whole_batch():
+    g = torch.Generator().manual_seed(0)
+    f = rand_physio(6, g, p_nan=0.)
+    f[:, 1] = float('nan')                                           # no P wave anywhere (an all-AF batch)
+    assert check_physio(f) == ['pr']
+    kept = physio_prior(f, use_present=False)
+    torch.testing.assert_close(kept, loop_physio_prior(f, use_present=False), rtol=0, atol=1e-12)   # pr drops out of every pair's mean
+    none = torch.full((6, len(PHYSIO)), float('nan'))
+    assert check_physio(none) == list(PHYSIO)
+    torch.testing.assert_close(physio_prior(none, use_present=False), 1 - torch.eye(6))
+    with pytest.raises(PhysioPriorError, match='every physiological feature is missing'): check_physio(none, 'raise')
