@@ -6,14 +6,14 @@
 __all__ = ['BOILERPLATE', 'ReportError', 'clean_statements', 'report_texts', 'read_reports', 'tokens', 'Vocab', 'encode',
            'save_vocab', 'load_vocab', 'report_similarity', 'TextEncoder']
 
-# %% ../nbs/12b_text.ipynb #38304172
+# %% ../nbs/12b_text.ipynb #9fd86b6c
 import json, re, unicodedata
 from collections import Counter
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 
-# %% ../nbs/12b_text.ipynb #63a6b8dc
+# %% ../nbs/12b_text.ipynb #7d4c58c5
 BOILERPLATE = (r'^-+.*-+$', r'\bunconfirmed\b', r'\bcompared with\b', r'\bwhen compared\b', r'\bage not entered\b',
                r'\bassumed to be\b', r'\bwithout knowing\b', r'\bdata quality\b', r'\bpediatric\b.*\bcriteria\b',
                r'^(?:analysis|technically|poor data|lead\(s\) unsuitable)\b', r'^(?:inferior|anterior|lateral|septal) leads? (?:not|un)',
@@ -33,7 +33,7 @@ def clean_statements(
         if s and not _BP.search(s) and s.lower() not in out: out.append(s.lower())
     return out
 
-# %% ../nbs/12b_text.ipynb #7a0c2915
+# %% ../nbs/12b_text.ipynb #a379e66e
 def report_texts(
     mm:pd.DataFrame, # rows with `report_0 … report_17` columns (any subset)
 )->tuple: # (texts as a pd.Series of str, number of rows left empty)
@@ -57,7 +57,7 @@ def read_reports(
     out.attrs['n_empty'] = n_empty
     return out
 
-# %% ../nbs/12b_text.ipynb #8a41e4d7
+# %% ../nbs/12b_text.ipynb #e6dfddeb
 def tokens(
     text:str, # a cleaned report, statements joined by '; '
 )->list: # words, then bigrams within each statement
@@ -81,7 +81,7 @@ class Vocab:
         itos = ['<pad>', '<unk>'] + sorted(t for t, c in df.items() if c >= min_count)
         n = len(texts); return cls(itos, [0., 0.] + [float(np.log((1 + n) / (1 + df[t])) + 1) for t in itos[2:]])
 
-# %% ../nbs/12b_text.ipynb #7945eaa4
+# %% ../nbs/12b_text.ipynb #ca8a2b10
 def encode(
     vocab:Vocab, # the vocabulary
     texts:list, # cleaned reports
@@ -97,18 +97,18 @@ def encode(
 def save_vocab(vocab:Vocab, path:Path): Path(path).write_text(json.dumps(dict(itos=vocab.itos, idf=vocab.idf.tolist())))
 def load_vocab(path:Path)->Vocab: d = json.loads(Path(path).read_text()); return Vocab(d['itos'], d['idf'])
 
-# %% ../nbs/12b_text.ipynb #6e0c60a3
+# %% ../nbs/12b_text.ipynb #ac506353
 def report_similarity(
     ids:torch.Tensor, # (n, L) token ids from `encode`
     idf:torch.Tensor, # (V,) the vocabulary's inverse document frequencies
 )->torch.Tensor: # (n, n) cosine similarity of the reports' tf-idf vectors, in [0, 1]
     "Compare reports by the cosine of their tf-idf token vectors."
-    tf = torch.zeros(len(ids), len(idf), device=ids.device).scatter_add_(1, ids, torch.ones(ids.shape, device=ids.device))
+    tf = torch.zeros(len(ids), len(idf), device=ids.device, dtype=torch.float32).scatter_add_(1, ids, (ids != 0).float())   # padding never counts
     v = tf * idf.to(tf)
     v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return (v @ v.T).clamp(0, 1)
 
-# %% ../nbs/12b_text.ipynb #6851bf5d
+# %% ../nbs/12b_text.ipynb #1073b35a
 class TextEncoder(nn.Module):
     "Embed reports as the mean of their token embeddings, then a small MLP."
     def __init__(self,

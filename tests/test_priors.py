@@ -8,8 +8,15 @@ import numpy as np, pytest, torch
 from clef_nb.losses import clef_loss
 from clef_nb.priors import (PHYSIO, PhysioPriorError, check_physio, physio_loss, physio_prior, prior_loss, score2_prior)
 
-torch.set_default_dtype(torch.float64)
 SEEDS = range(5)
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    "Compute in float64 here, and leave the default dtype as it was for other test files."
+    old = torch.get_default_dtype(); torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def rand_physio(B, g, p_nan=0.3):
@@ -116,3 +123,68 @@ def test_feature_missing_for_whole_batch():
     assert check_physio(none) == list(PHYSIO)
     torch.testing.assert_close(physio_prior(none, use_present=False), 1 - torch.eye(6))
     with pytest.raises(PhysioPriorError, match='every physiological feature is missing'): check_physio(none, 'raise')
+
+
+# --- ECG–report losses ---------------------------------------------------------------------------------------------
+from clef_nb.prior_ssl import clip_loss, fgclep_loss
+from clef_nb.text import report_similarity
+
+
+def loop_clip(e, t, scale, valid):
+    "Symmetric InfoNCE, one row and one column at a time, over the valid pairs."
+    idx = [i for i in range(len(e)) if valid[i]]
+    u = {i: e[i] / e[i].norm() for i in idx}; v = {j: t[j] / t[j].norm() for j in idx}
+    rows = [-(scale * u[i] @ v[i] - torch.logsumexp(torch.stack([scale * u[i] @ v[j] for j in idx]), 0)) for i in idx]
+    cols = [-(scale * u[j] @ v[j] - torch.logsumexp(torch.stack([scale * u[i] @ v[j] for i in idx]), 0)) for j in idx]
+    return (torch.stack(rows).mean() + torch.stack(cols).mean()) / 2
+
+
+def loop_fgclep(e, t, R, scale, bias, valid, min_sim=0.):
+    "Sigmoid loss over every valid pair, targets 1 on the diagonal and R (0 below min_sim) elsewhere."
+    idx = [i for i in range(len(e)) if valid[i]]
+    total = 0.
+    for i in idx:
+        for j in idx:
+            l = scale * (e[i] / e[i].norm()) @ (t[j] / t[j].norm()) + bias
+            y = 1. if i == j else (R[i, j].item() if R[i, j] >= min_sim else 0.)
+            total = total - (y * torch.log(torch.sigmoid(l)) + (1 - y) * torch.log(torch.sigmoid(-l)))
+    return total / len(idx)
+
+
+@pytest.mark.parametrize('seed', SEEDS)
+def test_clip_loss_matches_loop(seed):
+    g = torch.Generator().manual_seed(seed)
+    e, t = torch.randn(7, 5, generator=g), torch.randn(7, 5, generator=g)
+    valid = torch.rand(7, generator=g) > 0.2; valid[:2] = True
+    scale = torch.tensor(3. + seed)
+    for vmask in (None, valid):
+        vm = torch.ones(7, dtype=torch.bool) if vmask is None else vmask
+        (v, ge), (v0, ge0) = [value_and_grad(lambda e: f(e, t, scale, vm if f is loop_clip else vmask), e) for f in (clip_loss, loop_clip)]
+        torch.testing.assert_close(v, v0, rtol=0, atol=1e-6); torch.testing.assert_close(ge, ge0, rtol=0, atol=1e-6)
+        (_, gt), (_, gt0) = [value_and_grad(lambda t: f(e, t, scale, vm if f is loop_clip else vmask), t) for f in (clip_loss, loop_clip)]
+        torch.testing.assert_close(gt, gt0, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize('seed', SEEDS)
+def test_fgclep_loss_matches_loop(seed):
+    g = torch.Generator().manual_seed(seed)
+    e, t = torch.randn(6, 5, generator=g), torch.randn(6, 5, generator=g)
+    ids = torch.randint(0, 9, (6, 4), generator=g); ids[:, 0] = torch.randint(1, 9, (6,), generator=g); ids[5] = 0   # row 5: no report
+    R = report_similarity(ids, torch.rand(9, generator=g) + 0.5).double()
+    valid = ids[:, 0] != 0
+    scale, bias = torch.tensor(5.), torch.tensor(-2.)
+    for min_sim in (0., 0.3):
+        (v, ge), (v0, ge0) = [value_and_grad(lambda e: f(e, t, R, scale, bias, valid, min_sim), e) for f in (fgclep_loss, loop_fgclep)]
+        torch.testing.assert_close(v, v0, rtol=0, atol=1e-6); torch.testing.assert_close(ge, ge0, rtol=0, atol=1e-6)
+        (_, gt), (_, gt0) = [value_and_grad(lambda t: f(e, t, R, scale, bias, valid, min_sim), t) for f in (fgclep_loss, loop_fgclep)]
+        torch.testing.assert_close(gt, gt0, rtol=0, atol=1e-6)
+
+
+def test_report_similarity_symmetric_in_unit_range():
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 30, (10, 8), generator=g); ids[3] = 0
+    R = report_similarity(ids, torch.rand(30, generator=g) + 0.5)
+    torch.testing.assert_close(R, R.T)
+    assert (R >= 0).all() and (R <= 1 + 1e-6).all() and (R[3] == 0).all()
+    ok = torch.arange(10) != 3
+    torch.testing.assert_close(R.diag()[ok], torch.ones(9, dtype=R.dtype))
