@@ -571,4 +571,9 @@ d = { 'settings': { 'branch': 'main',
                                'clef_nb.views.mask_span': ('views.html#mask_span', 'clef_nb/views.py'),
                                'clef_nb.views.pick_leads': ('views.html#pick_leads', 'clef_nb/views.py'),
                                'clef_nb.views.plot_views': ('views.html#plot_views', 'clef_nb/views.py'),
-                               'clef_nb.views.zscore': ('views.html#zscore', 'clef_nb/views.py')}}}
+                               'clef_nb.views.zscore': ('views.html#zscore', 'clef_nb/views.py')},
+            'clef_nb.zeroshot': { 'clef_nb.zeroshot.ZeroShotError': ('zeroshot.html#zeroshoterror', 'clef_nb/zeroshot.py'),
+                                  'clef_nb.zeroshot.prompt_ids': ('zeroshot.html#prompt_ids', 'clef_nb/zeroshot.py'),
+                                  'clef_nb.zeroshot.zeroshot_rows': ('zeroshot.html#zeroshot_rows', 'clef_nb/zeroshot.py'),
+                                  'clef_nb.zeroshot.zeroshot_run': ('zeroshot.html#zeroshot_run', 'clef_nb/zeroshot.py'),
+                                  'clef_nb.zeroshot.zeroshot_scores': ('zeroshot.html#zeroshot_scores', 'clef_nb/zeroshot.py')}}}
