@@ -5,14 +5,15 @@
 # %% auto #0
 __all__ = ['PROMPTS', 'ZeroShotError', 'prompt_ids', 'zeroshot_scores', 'zeroshot_run', 'zeroshot_rows']
 
-# %% ../nbs/33_zeroshot.ipynb #bb164e38
+# %% ../nbs/33_zeroshot.ipynb #8c44856c
 from types import SimpleNamespace
 import numpy as np, pandas as pd
 import torch, torch.nn.functional as F
+from .tasks import Task
 from .text import Vocab, encode, clean_statements, tokens
 from .evaluate import run_rows, Run
 
-# %% ../nbs/33_zeroshot.ipynb #e8f03718
+# %% ../nbs/33_zeroshot.ipynb #5c8a826b
 PROMPTS = {
     'ptbxl_super': dict(CD='intraventricular conduction delay', HYP='left ventricular hypertrophy', MI='myocardial infarction',
                         NORM='normal ecg', STTC='st-t changes'),
@@ -37,7 +38,7 @@ PROMPTS = {
 
 class ZeroShotError(ValueError): "Prompts that cannot score a task; the message names the task and class."
 
-# %% ../nbs/33_zeroshot.ipynb #bf598386
+# %% ../nbs/33_zeroshot.ipynb #b182c0a6
 def prompt_ids(
     vocab:Vocab, # the report-aligned model's vocabulary
     task:Task, # the task (its kind and classes)
@@ -54,7 +55,7 @@ def prompt_ids(
     if bad := [t for t, r in zip(texts, ids) if not ((r > 1).any())]: raise ZeroShotError(f"task {task.name!r}: the vocabulary knows no word of the prompts {bad}")
     return ids, int(sum(len(tokens(t)) for t in texts) - (ids > 1).sum())
 
-# %% ../nbs/33_zeroshot.ipynb #580db58d
+# %% ../nbs/33_zeroshot.ipynb #0af2b8c2
 @torch.no_grad()
 def zeroshot_scores(
     model, # a `ReportCLIP` (or anything with `embed_ecg`, `embed_text` and `scale`)
@@ -75,7 +76,7 @@ def zeroshot_scores(
     if task.kind == 'multilabel': return s.numpy()
     raise ZeroShotError(f"task {task.name!r} is {task.kind}: zero-shot scoring needs named classes")
 
-# %% ../nbs/33_zeroshot.ipynb #d239a055
+# %% ../nbs/33_zeroshot.ipynb #040558cc
 def zeroshot_run(
     model, # the report-aligned model
     vocab:Vocab, # its vocabulary
