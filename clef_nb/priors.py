@@ -7,14 +7,14 @@ __all__ = ['PHYSIO', 'RHYTHMS', 'SENTINELS', 'prior_loss', 'score2_prior', 'Phys
            'physio_from_measurements', 'physio_from_signal', 'fit_physio', 'standardise_physio', 'physio_similarity',
            'physio_prior', 'missing_features', 'check_physio', 'physio_loss', 'physio_augment']
 
-# %% ../nbs/12a_priors.ipynb #7b1209ae
+# %% ../nbs/12a_priors.ipynb #34cc4cd4
 import numpy as np, pandas as pd
 import torch
 from .losses import clinical_prior, weighted_nce, alignment_loss, _check_views
 from .io import LEADS12
 from .signal import rpeaks
 
-# %% ../nbs/12a_priors.ipynb #9f68eae8
+# %% ../nbs/12a_priors.ipynb #2c7d2422
 def prior_loss(
     z:torch.Tensor, # (2B, dim) embeddings, views stacked [first; second]
     W:torch.Tensor, # (B, B) pairwise weights of a prior
@@ -28,7 +28,7 @@ def prior_loss(
     lw, ld = weighted_nce(z, W, tau, variant), alignment_loss(z, W, variant)
     return lw + lam * ld if variant == 'paper' else (lw + lam * ld) / 2
 
-# %% ../nbs/12a_priors.ipynb #d9e6adb7
+# %% ../nbs/12a_priors.ipynb #950c29eb
 def score2_prior(
     risk:torch.Tensor, # (B,) SCORE2 risk in percent; NaN where unknown
     present:torch.Tensor=None, # (B,) fraction of metadata present; `None` leaves M out
@@ -38,7 +38,7 @@ def score2_prior(
     "Build CLEF's SCORE2 risk prior (`clinical_prior`) as a member of the prior family."
     return clinical_prior(risk, present, alpha, variant)
 
-# %% ../nbs/12a_priors.ipynb #40576b29
+# %% ../nbs/12a_priors.ipynb #cb6fb10f
 PHYSIO = ('hr', 'pr', 'qrs', 'qtc', 'axis', 'rhythm')
 RHYTHMS = ('sinus', 'af', 'other')
 SENTINELS = (29999, 32767, -32768, 65535, 65534, 61440)
@@ -51,18 +51,18 @@ def _measure(mm, col):
     v = pd.to_numeric(mm[col], errors='coerce').astype(float)
     return v.where(~v.isin(SENTINELS))
 
-# %% ../nbs/12a_priors.ipynb #2264e5b6
+# %% ../nbs/12a_priors.ipynb #011eda0a
 def rhythm_class(
     statements:pd.DataFrame, # the `report_*` columns, one row per ECG ('' or NaN where unused)
 )->np.ndarray: # (n,) float: 0 sinus, 1 AF/flutter, 2 other rhythm, NaN unknown
     "Read the rhythm class of each ECG from its machine statements."
-    text = statements.fillna('').astype(str).agg(' '.join, axis=1).str.lower()
+    text = statements.astype(object).where(statements.notna(), '').astype(str).agg(' '.join, axis=1).str.lower()
     af = text.str.contains(r'atrial (?:fibrillation|flutter)')
     other = text.str.contains(r'paced|pacing|junctional|idioventricular|ventricular tachycardia|ventricular rhythm')
     sinus = text.str.contains(r'sinus')
     return np.select([af, other, sinus], [1., 2., 0.], np.nan)
 
-# %% ../nbs/12a_priors.ipynb #5edf1f27
+# %% ../nbs/12a_priors.ipynb #bc511d5e
 def physio_from_measurements(
     mm:pd.DataFrame, # rows of `machine_measurements.csv` (intervals in ms, axes in degrees, `report_*` statements)
 )->pd.DataFrame: # columns `PHYSIO`, NaN where unknown, same index
@@ -76,7 +76,7 @@ def physio_from_measurements(
     for k, (lo, hi) in _RANGE.items(): f[k] = f[k].where(f[k].between(lo, hi))
     return f.assign(rhythm=rhythm_class(mm.filter(regex=r'^report_\d+$')))
 
-# %% ../nbs/12a_priors.ipynb #f0d855c9
+# %% ../nbs/12a_priors.ipynb #b4c6a60a
 def physio_from_signal(
     x:np.ndarray, # (leads, samples) one ECG in mV
     fs:float=500, # sampling rate, Hz
@@ -95,7 +95,7 @@ def physio_from_signal(
         out['axis'] = float(np.degrees(np.arctan2(x[ld['aVF']][w].sum(), x[ld['I']][w].sum())))
     return out
 
-# %% ../nbs/12a_priors.ipynb #b323e353
+# %% ../nbs/12a_priors.ipynb #9f9421d8
 def fit_physio(
     f:pd.DataFrame, # features (columns `PHYSIO`), one row per ECG
     patient_id:np.ndarray, # (n,) patient of each row
@@ -118,7 +118,7 @@ def standardise_physio(
     z = (f[cont] - stats.loc['mean', cont]) / stats.loc['std', cont]
     return np.column_stack([z.to_numpy(float), f['rhythm'].to_numpy(float)]).astype(np.float32)
 
-# %% ../nbs/12a_priors.ipynb #21c54fe3
+# %% ../nbs/12a_priors.ipynb #1d600f35
 def physio_similarity(
     f:torch.Tensor, # (B, 6) standardised features (`standardise_physio`), NaN where unknown
 )->tuple: # (S (B, B) mean per-feature similarity, NaN where no feature is known on both sides; n (B, B) features compared)
@@ -130,7 +130,7 @@ def physio_similarity(
     n = both.sum(-1)
     return (s * both).sum(-1) / n.clamp_min(1) + torch.where(n > 0, 0., float('nan')), n
 
-# %% ../nbs/12a_priors.ipynb #ec5b42e6
+# %% ../nbs/12a_priors.ipynb #cfe544b1
 def physio_prior(
     f:torch.Tensor, # (B, 6) standardised features, NaN where unknown
     alpha:float=0.2, # floor α of any negative pair's weight
@@ -143,7 +143,7 @@ def physio_prior(
     p = torch.as_tensor(f).isfinite().to(D).mean(1)
     return D * torch.exp(-p[:, None] * p[None])
 
-# %% ../nbs/12a_priors.ipynb #9cbafd58
+# %% ../nbs/12a_priors.ipynb #578f44ab
 def missing_features(
     f:torch.Tensor, # (B, 6) features, NaN where unknown
 )->list: # names of the `PHYSIO` features unknown for every patient of the batch
@@ -160,7 +160,7 @@ def check_physio(
     if on_missing == 'raise' and len(miss) == len(PHYSIO): raise PhysioPriorError("every physiological feature is missing for the whole batch")
     return miss
 
-# %% ../nbs/12a_priors.ipynb #4977980d
+# %% ../nbs/12a_priors.ipynb #941b7991
 def physio_loss(
     z:torch.Tensor, # (2B, dim) embeddings, views stacked [first; second]
     f:torch.Tensor, # (B, 6) standardised features, NaN where unknown
@@ -175,7 +175,7 @@ def physio_loss(
     check_physio(f)
     return prior_loss(z, physio_prior(f, alpha, use_present), 'paper', tau, lam)
 
-# %% ../nbs/12a_priors.ipynb #88c1187a
+# %% ../nbs/12a_priors.ipynb #eef4092b
 def physio_augment(
     x:torch.Tensor, # (B, 1, samples) views
     g:torch.Generator=None, # random source
