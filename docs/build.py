@@ -188,7 +188,7 @@ def setup(app):
     from sphinx.util import logging
     log = logging.getLogger("mathml")
     def mathml(self, node, display):
-        latex = node.astext() if display == "inline" else node["latex"]
+        latex = node.astext()
         try: self.body.append(convert(latex.strip(), display=display))
         except Exception as e:
             log.warning(f"cannot render {latex!r} as MathML: {e}", location=node)
