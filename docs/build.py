@@ -102,7 +102,8 @@ def process(nb_path: Path, execute=True) -> Path:
         FilterDefaults()(nb)
     _title_cell(nb)
     _for_myst(nb)
-    for c in nb.cells: c.pop('directives_', None)
+    for c in nb.cells:   # nbdev's working keys (`directives_`, `has_sd`, …) are not nbformat's: a reader would reject the notebook
+        for k in set(c) - {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments'}: c.pop(k)
     dst = EXEC/f'{_page(nb_path)}.ipynb'
     dst.parent.mkdir(parents=True, exist_ok=True)
     write_nb(nb, dst)
