@@ -282,7 +282,7 @@ def load_state(ckpt:Path, method, opt, sched, g, cfg:PretrainConfig, rank:int=0)
     return st['step']
 
 # %% ../nbs/21_train.ipynb #b1c20a01
-@dataclass
+@dataclass(eq=False, repr=False)
 class Run:
     "The state of one pretraining run in this process; its methods below set it up, advance it and save it."
     cfg:PretrainConfig # the run's parameters
@@ -305,6 +305,8 @@ class Run:
     sched:object=None # the learning-rate schedule, stepped every step
     amp:bool=False # compute in bf16 autocast
     done:int=0 # optimisation steps done
+
+    def __repr__(self): return f'Run({self.cfg.method} {self.cfg.scale}, step {self.done} of {self.total}, rank {self.rank} of {self.world}, {self.dev})'
 
 @patch(cls_method=True)
 def create(cls:Run, cfg:PretrainConfig)->Run:
