@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['PretrainConfig', 'native_bf16', 'use_bf16', 'choose_threads', 'PretrainData', 'prepare_mimic', 'prepare_synthetic',
-           'build_method', 'build_schedule', 'save_state', 'latest_checkpoint', 'load_state', 'pretrain', 'main',
-           'plot_metrics']
+           'build_method', 'build_schedule', 'save_state', 'latest_checkpoint', 'load_state', 'Run', 'pretrain',
+           'pretrain_parser', 'main', 'plot_metrics']
 
 # %% ../nbs/21_train.ipynb #4e053b7a
 import argparse, datetime, json, math, os, shutil, time
@@ -18,8 +18,12 @@ import torch.distributed as dist
 import matplotlib.pyplot as plt
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DistributedSampler
-from tqdm.auto import tqdm
+import warnings
+from tqdm import TqdmWarning
+with warnings.catch_warnings():  # without ipywidgets tqdm.auto draws text bars and warns that it does: the text bars are what we want
+    warnings.simplefilter('ignore', TqdmWarning); from tqdm.auto import tqdm
 from fastcore.basics import patch
+from fastcore.docments import docments
 from safetensors.torch import save_file, load_file
 from .cache import Cache, open_cache
 from .encoder import net1d, save_checkpoint
@@ -277,19 +281,99 @@ def load_state(ckpt:Path, method, opt, sched, g, cfg:PretrainConfig, rank:int=0)
     if 'cuda' in r and torch.cuda.is_available(): torch.cuda.set_rng_state(r['cuda'])
     return st['step']
 
-# %% ../nbs/21_train.ipynb #ccf5e3ca
-def _setup(cfg:PretrainConfig, rank:int, world:int, dev):
-    "Data, method, noise, view generator, optimiser and schedule of a run."
-    cache = open_cache(cfg.cache)
-    data = PretrainData(cache, pd.read_csv(cfg.meta, dtype={'record_id': str, 'path': str}))
-    if cfg.batch_size % world: raise ValueError(f'batch_size {cfg.batch_size} is not divisible by the {world} processes')
-    spe = math.ceil(len(data) / cfg.batch_size)
-    total = cfg.steps or max(1, round(cfg.epochs * spe))
-    method = build_method(cfg, total).to(dev)
-    bank = (NoiseBank.nstdb(cache.spec.fs) if cfg.noise == 'nstdb' else NoiseBank.from_mat(cfg.noise, cache.spec.fs)).to(dev)
-    g = torch.Generator(device=dev).manual_seed(cfg.seed * 1000 + rank)
-    opt = torch.optim.AdamW([p for p in method.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return cache, data, method, bank, g, opt, build_schedule(opt, cfg, total, spe), total, spe
+# %% ../nbs/21_train.ipynb #b1c20a01
+@dataclass(eq=False, repr=False)
+class Run:
+    "The state of one pretraining run in this process; its methods below set it up, advance it and save it."
+    cfg:PretrainConfig # the run's parameters
+    rank:int=0 # this process's rank
+    world:int=1 # the number of processes
+    dev:torch.device=torch.device('cpu') # where the model computes
+    out:Path=None # the output folder, `cfg.out_dir`
+    cache:Cache=None # the preprocessed cache
+    data:PretrainData=None # the training patients and the rows each step reads
+    total:int=0 # optimisation steps of the whole run
+    spe:int=1 # steps per epoch
+    method:torch.nn.Module=None # the objective, holding the encoder
+    model:torch.nn.Module=None # what the step calls: `method`, wrapped in DDP over several processes
+    params:list=None # the trained parameters
+    bank:NoiseBank=None # recorded noise for the views
+    g:torch.Generator=None # the views' random generator, on `dev`
+    vcfg:ViewConfig=None # how the views are made
+    leads:tuple=() # the lead names of the cache's rows
+    opt:torch.optim.Optimizer=None # AdamW
+    sched:object=None # the learning-rate schedule, stepped every step
+    amp:bool=False # compute in bf16 autocast
+    done:int=0 # optimisation steps done
+
+    def __repr__(self): return f'Run({self.cfg.method} {self.cfg.scale}, step {self.done} of {self.total}, rank {self.rank} of {self.world}, {self.dev})'
+
+@patch(cls_method=True)
+def create(cls:Run, cfg:PretrainConfig)->Run:
+    "A run of `cfg` in this process: joins the process group under torchrun and creates `cfg.out_dir`."
+    rank, world, dev = _setup_dist(cfg.device)
+    out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
+    return cls(cfg, rank, world, dev, out)
+
+# %% ../nbs/21_train.ipynb #b1c20a04
+@patch
+def setup(self:Run)->Run:
+    "Open the cache and the metadata; build the method, the noise bank, the view generator, the optimiser and the schedule."
+    cfg = self.cfg
+    self.cache = open_cache(cfg.cache)
+    self.data = PretrainData(self.cache, pd.read_csv(cfg.meta, dtype={'record_id': str, 'path': str}))
+    if cfg.batch_size % self.world: raise ValueError(f'batch_size {cfg.batch_size} is not divisible by the {self.world} processes')
+    self.spe = math.ceil(len(self.data) / cfg.batch_size)
+    self.total = cfg.steps or max(1, round(cfg.epochs * self.spe))
+    self.method = self.model = build_method(cfg, self.total).to(self.dev)
+    self.bank = (NoiseBank.nstdb(self.cache.spec.fs) if cfg.noise == 'nstdb' else NoiseBank.from_mat(cfg.noise, self.cache.spec.fs)).to(self.dev)
+    self.g = torch.Generator(device=self.dev).manual_seed(cfg.seed * 1000 + self.rank)
+    self.params = [p for p in self.method.parameters() if p.requires_grad]
+    self.opt = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    self.sched = build_schedule(self.opt, cfg, self.total, self.spe)
+    self.vcfg, self.leads = ViewConfig(cfg.leads, noise_rms=cfg.noise_rms, p_mask=cfg.p_mask), self.cache.spec.leads
+    return self
+
+# %% ../nbs/21_train.ipynb #b1c20a07
+@patch
+def resume(self:Run)->Run:
+    "Continue from the newest checkpoint in `out` when `cfg.resume` and there is one."
+    if self.cfg.resume and (ck := latest_checkpoint(self.out)):
+        self.done = load_state(ck, self.method, self.opt, self.sched, self.g, self.cfg, self.rank)
+    return self
+
+# %% ../nbs/21_train.ipynb #b1c20a10
+@patch
+def start(self:Run)->Run:
+    "Wrap the method in DDP over several processes; choose the precision and the CPU threads, and print them (rank 0)."
+    if self.world > 1: self.model = DDP(self.method, device_ids=[self.dev.index] if self.dev.type == 'cuda' else None)
+    self.amp = use_bf16(self.cfg.precision, self.dev)
+    nt = choose_threads(self.cfg.threads, int(os.environ.get('LOCAL_WORLD_SIZE', self.world)))
+    if self.rank == 0: print(f'clef_nb pretrain: {self.dev}, {nt} CPU threads, {"bf16 autocast" if self.amp else "float32"}, '
+                             f'{self.cfg.prefetch} batches read ahead, {self.world} process(es)', flush=True)
+    return self
+
+# %% ../nbs/21_train.ipynb #b1c20a13
+@patch
+def step(self:Run,
+         batch:tuple, # (x1, x2, risk, present) as `PretrainData.batch` returns them
+        )->tuple: # (loss, gradient norm)
+    "One optimisation step on `batch`; counts it in `done`."
+    x1, x2, risk, present = (t.to(self.dev, non_blocking=True) for t in batch)
+    v1, v2, _, _ = make_views(x1, self.bank, self.g, self.vcfg, None if self.cfg.pair == 'record' else x2, self.leads)
+    with torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.amp):
+        loss = self.model(v1, v2, risk, present if self.cfg.use_present else None)
+    self.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    gn = torch.nn.utils.clip_grad_norm_(self.params, self.cfg.clip) if self.cfg.clip else torch.zeros(())
+    self.opt.step(); self.sched.step(); self.done += 1
+    return loss.detach(), gn
+
+# %% ../nbs/21_train.ipynb #b1c20a16
+@patch
+def save(self:Run)->Path:
+    "Checkpoint the run after `done` steps (every process takes part, rank 0 writes); return the folder (None on other ranks)."
+    return save_state(self.out, self.done, self.method, self.opt, self.sched, self.g, self.cfg, self.rank)
 
 # %% ../nbs/21_train.ipynb #2544bfa5
 def _prefetched(make, start:int, stop:int, ahead:int=2):
@@ -303,76 +387,69 @@ def _prefetched(make, start:int, stop:int, ahead:int=2):
     finally: ex.shutdown(wait=True, cancel_futures=True)
 
 
-# %% ../nbs/21_train.ipynb #8e06d149
-def _step(model, params, opt, sched, batch, bank, g, cfg, vcfg, leads, dev, amp):
-    "One optimisation step; returns (loss, gradient norm)."
-    x1, x2, risk, present = (t.to(dev, non_blocking=True) for t in batch)
-    v1, v2, _, _ = make_views(x1, bank, g, vcfg, None if cfg.pair == 'record' else x2, leads)
-    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-        loss = model(v1, v2, risk, present if cfg.use_present else None)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    gn = torch.nn.utils.clip_grad_norm_(params, cfg.clip) if cfg.clip else torch.zeros(())
-    opt.step(); sched.step()
-    return loss.detach(), gn
-
-# %% ../nbs/21_train.ipynb #74706aed
-def pretrain(cfg:PretrainConfig)->dict:
-    "Run (or resume) a pretraining run; return its output paths and the trained `model`."
-    rank, world, dev = _setup_dist(cfg.device)
-    out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
-    cache, data, method, bank, g, opt, sched, total, spe = _setup(cfg, rank, world, dev)
-    step = 0
-    if cfg.resume and (ck := latest_checkpoint(out)): step = load_state(ck, method, opt, sched, g, cfg, rank)
-    model = DDP(method, device_ids=[dev.index] if dev.type == 'cuda' else None) if world > 1 else method
-    amp = use_bf16(cfg.precision, dev)
-    nt = choose_threads(cfg.threads, int(os.environ.get('LOCAL_WORLD_SIZE', world)))
-    if rank == 0: print(f'clef_nb pretrain: {dev}, {nt} CPU threads, {"bf16 autocast" if amp else "float32"}, '
-                        f'{cfg.prefetch} batches read ahead, {world} process(es)', flush=True)
-    vcfg = ViewConfig(cfg.leads, noise_rms=cfg.noise_rms, p_mask=cfg.p_mask)
-    params = [p for p in method.parameters() if p.requires_grad]
-    log = open(out/'metrics.jsonl', 'a') if rank == 0 else None
-    bar = tqdm(total=total, initial=step, desc=f'{cfg.method} {cfg.scale}', disable=rank > 0 or not cfg.progress)
-    method.train(); t0, n0 = time.time(), step
-    read = lambda s: data.batch(s, cfg.batch_size // world, cfg.seed, cfg.pair, rank, world)
-    for b in _prefetched(read, step, total, cfg.prefetch):
-        loss, gn = _step(model, params, opt, sched, b, bank, g, cfg, vcfg, cache.spec.leads, dev, amp)
-        step += 1; bar.update(1)
-        if log and (step % cfg.log_every == 0 or step == total):
+# %% ../nbs/21_train.ipynb #b1c20a19
+@patch
+def fit(self:Run)->Run:
+    "Train from step `done` to `total`, logging metrics every `cfg.log_every` steps and checkpointing every `cfg.ckpt_every`."
+    cfg, rank, world = self.cfg, self.rank, self.world
+    log = open(self.out/'metrics.jsonl', 'a') if rank == 0 else None
+    bar = tqdm(total=self.total, initial=self.done, desc=f'{cfg.method} {cfg.scale}', disable=rank > 0 or not cfg.progress)
+    self.method.train(); t0, n0 = time.time(), self.done
+    read = lambda s: self.data.batch(s, cfg.batch_size // world, cfg.seed, cfg.pair, rank, world)
+    for b in _prefetched(read, self.done, self.total, cfg.prefetch):
+        loss, gn = self.step(b); bar.update(1)
+        step = self.done
+        if log and (step % cfg.log_every == 0 or step == self.total):
             rate = (step - n0) * cfg.batch_size / (time.time() - t0)
-            log.write(json.dumps(dict(step=step, epoch=step / spe, loss=loss.item(), lr=sched.get_last_lr()[0], grad_norm=gn.item(), samples_per_s=rate)) + '\n'); log.flush()
+            log.write(json.dumps(dict(step=step, epoch=step / self.spe, loss=loss.item(), lr=self.sched.get_last_lr()[0], grad_norm=gn.item(), samples_per_s=rate)) + '\n'); log.flush()
             bar.set_postfix(loss=f'{loss.item():.3f}')
-        if step % cfg.ckpt_every == 0 or step == total: save_state(out, step, method, opt, sched, g, cfg, rank)
+        if step % cfg.ckpt_every == 0 or step == self.total: self.save()
     bar.close()
     if log: log.close()
-    return _finish(cfg, out, method, cache, data, bank, total, spe, rank)
+    return self
 
 # %% ../nbs/21_train.ipynb #7270999c
-def _finish(cfg, out, method, cache, data, bank, total, spe, rank)->dict:
-    "Write the final encoder checkpoint and model card (rank 0); return the run's output paths."
+@patch
+def finish(self:Run)->dict:
+    "Write the final encoder checkpoint and model card (rank 0); return the run's output paths and its `model`."
     if dist.is_available() and dist.is_initialized(): dist.barrier()
-    paths = dict(out_dir=out, encoder=out/'encoder.safetensors', card=out/'encoder.json', metrics=out/'metrics.jsonl', model=method)
-    if rank: return paths
-    sp, m = cache.spec, cache.manifest
+    cfg, out = self.cfg, self.out
+    paths = dict(out_dir=out, encoder=out/'encoder.safetensors', card=out/'encoder.json', metrics=out/'metrics.jsonl', model=self.method)
+    if self.rank: return paths
+    sp, m = self.cache.spec, self.cache.manifest
     card = dict(model='Net1D', size=cfg.scale, method=cfg.method, variant=cfg.variant if cfg.method == 'clef' else None,
                 input=dict(fs=sp.fs, seconds=sp.seconds, samples=sp.n_samples, channels=1, band_hz=list(sp.band),
                            leads='any single lead' if cfg.leads == 'random' else cfg.leads,
                            normalisation='per-record z-score over time', units='mV before normalisation'),
-                pretraining=dict(data=cfg.data_name or str(cfg.cache), synthetic=cfg.synthetic, patients=len(data),
-                                 cache_spec_key=m['spec_key'], cache_sources_key=m.get('sources_key'), noise=bank.source,
-                                 steps=total, epochs=round(total / spe, 3), batch_size=cfg.batch_size, pair=cfg.pair),
+                pretraining=dict(data=cfg.data_name or str(cfg.cache), synthetic=cfg.synthetic, patients=len(self.data),
+                                 cache_spec_key=m['spec_key'], cache_sources_key=m.get('sources_key'), noise=self.bank.source,
+                                 steps=self.total, epochs=round(self.total / self.spe, 3), batch_size=cfg.batch_size, pair=cfg.pair),
                 seed=cfg.seed, config=asdict(cfg), torch=torch.__version__, created=time.strftime('%Y-%m-%dT%H:%M:%S'))
-    save_checkpoint(method.encoder, paths['encoder'], card)
+    save_checkpoint(self.method.encoder, paths['encoder'], card)
     return paths
 
+# %% ../nbs/21_train.ipynb #74706aed
+def pretrain(cfg:PretrainConfig)->dict:
+    "Run (or resume) a pretraining run; return its output paths and the trained `model`."
+    return Run.create(cfg).setup().resume().start().fit().finish()
+
 # %% ../nbs/21_train.ipynb #373a6876
+_TYPES = dict(bool=lambda v: v.lower() in ('1', 'true', 'yes'), int=int, float=float, str=str)
+
+def pretrain_parser()->argparse.ArgumentParser:
+    "The command line of `clef-pretrain`: `--config` and one `--field` option per `PretrainConfig` field, with the field's documentation."
+    ap = argparse.ArgumentParser(prog='clef-pretrain', description='Pretrain a single-lead ECG encoder (clef_nb).')
+    ap.add_argument('--config', metavar='JSON', help='a JSON file of PretrainConfig fields (command-line options override it)')
+    doc = docments(PretrainConfig)
+    for f in fields(PretrainConfig):
+        t = getattr(f.type, '__name__', f.type)
+        ap.add_argument(f'--{f.name}', type=_TYPES[t], metavar='{true,false}' if t == 'bool' else t.upper(),
+                        help=f'{doc[f.name]} (default: {f.default!r})'.replace('%', '%%'))
+    return ap
+
 def _parse(argv=None)->PretrainConfig:
     "Parse `--field value` command-line options into a `PretrainConfig`."
-    ap = argparse.ArgumentParser(prog='clef-pretrain', description='Pretrain a single-lead ECG encoder (clef_nb).')
-    ap.add_argument('--config', help='a JSON file of PretrainConfig fields (command-line options override it)')
-    types = dict(bool=lambda v: v.lower() in ('1', 'true', 'yes'), int=int, float=float, str=str)
-    for f in fields(PretrainConfig): ap.add_argument(f'--{f.name}', type=types[getattr(f.type, '__name__', f.type)])
-    a = vars(ap.parse_args(argv))
+    a = vars(pretrain_parser().parse_args(argv))
     base = json.loads(Path(a.pop('config')).read_text()) if a.get('config') else {}
     return PretrainConfig(**{**base, **{k: v for k, v in a.items() if v is not None}})
 
@@ -381,6 +458,11 @@ def main(argv=None):
     res = pretrain(_parse(argv))
     if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
     if int(os.environ.get('RANK', 0)) == 0: print(json.dumps({k: str(v) for k, v in res.items() if k != 'model'}))
+
+# %% ../nbs/21_train.ipynb #b1c20a24
+#| eval: false
+if __name__ == '__main__':  # `python -m clef_nb.train …` is `clef-pretrain …`; its classes from the module itself, not `__main__`
+    from clef_nb.train import main as _main; _main()
 
 # %% ../nbs/21_train.ipynb #6558fecc
 def plot_metrics(

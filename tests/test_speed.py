@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np, pytest, torch
 import torch.nn.functional as F
 from clef_nb.encoder import load_clef_checkpoint, net1d, _pool_same, _conv_same, _nwc, _ncw, _pad_same
-from clef_nb.train import PretrainConfig, build_method, build_schedule, _step
+from clef_nb.train import PretrainConfig, Run, build_method, build_schedule
 from clef_nb.views import NoiseBank, ViewConfig
 from test_encoder_checkpoint import random_official_state, lightning, reference_forward
 
@@ -57,11 +57,12 @@ def _losses(precision):
     rng = torch.Generator().manual_seed(1)
     x = torch.sin(2 * math.pi * (1 + torch.rand(16, 12, 1, generator=rng)) * t) + 0.1 * torch.randn(16, 12, 500, generator=rng)
     risk = torch.rand(16, generator=rng) * 20
+    run = Run(cfg, method=method, model=method, params=params, opt=opt, sched=sched, bank=bank, g=g, vcfg=ViewConfig(),
+              leads=('I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'), amp=precision == 'bf16')
     out = []
     for s in range(N_STEPS):
         i = torch.arange(8) + 8 * (s % 2)
-        loss, _ = _step(method, params, opt, sched, (x[i], x[i], risk[i], risk[i]), bank, g, cfg, ViewConfig(),
-                        ('I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'), torch.device('cpu'), precision == 'bf16')
+        loss, _ = run.step((x[i], x[i], risk[i], risk[i]))
         out.append(loss.item())
     return np.array(out)
 
