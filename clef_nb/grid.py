@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['ROWS', 'BASELINES', 'SSL_FM', 'TABLES', 'FIDELITY', 'SCALES', 'RUN_ONLY', 'GridError', 'table_names', 'scale_params',
-           'cell_key', 'pretrain_key', 'pretrain_data', 'downstream_data', 'noisy_cache', 'plan', 'run_pretrain_cell',
-           'run_eval_cell', 'run_paired_cell', 'run_grid']
+           'cell_key', 'pretrain_key', 'pretrain_data', 'downstream_data', 'drop_shared', 'noisy_cache', 'plan',
+           'run_pretrain_cell', 'run_eval_cell', 'run_paired_cell', 'run_grid']
 
 # %% ../nbs/40_grid.ipynb #49add741
 import hashlib, inspect, json, logging, os, shutil, tempfile, time
@@ -151,7 +151,28 @@ def _dataset_caches(name, root, folder):
     "A dataset's caches with every lead, built once; reopened from their manifests when there."
     return build_task_data(name, Path(root), Path(folder), lead='all')
 
-# %% ../nbs/40_grid.ipynb #600d8f2f
+# %% ../nbs/40_grid.ipynb #3464b433
+def drop_shared(
+    cache, # an open downstream `Cache` (LVEF)
+    meta:str|Path, # the pretraining metadata CSV (`patient_id` column)
+    out:Path, # folder of the copy written when some test patients were seen in pretraining
+)->tuple: # (Cache, number of test patients dropped)
+    "Drop from a cache's test split the patients seen in pretraining; count them."
+    seen = set(pd.read_csv(meta, usecols=['patient_id'], dtype=str).patient_id)
+    ix = cache.index; shared = ix.split.eq('test') & ix.patient_id.astype(str).isin(seen)
+    n = int(ix.patient_id[shared].nunique())
+    if not n: return cache, 0
+    out = Path(out)
+    if not (out/'manifest.json').is_file():
+        tmp = out.with_name(out.name + '.tmp'); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+        for f in Path(cache.path).iterdir():
+            if f.is_file() and f.name not in ('index.csv', 'manifest.json'): shutil.copy2(f, tmp/f.name)
+        ix.assign(split=ix.split.where(~shared, 'dropped')).drop(columns=['cache_row', 'ok'], errors='ignore').to_csv(tmp/'index.csv', index=False)
+        m = dict(cache.manifest); m['sources_key'] = f"{m.get('sources_key', '')}+drop_shared:{n}"
+        (tmp/'manifest.json').write_text(json.dumps(m)); os.replace(tmp, out)
+    return open_cache(out), n
+
+# %% ../nbs/40_grid.ipynb #c59f99bc
 def noisy_cache(
     cache, # an open downstream `Cache`
     snr_db:float, # signal-to-noise ratio per record and lead, dB
@@ -180,7 +201,7 @@ def noisy_cache(
     (tmp/'manifest.json').write_text(json.dumps(m)); os.replace(tmp, out)
     return open_cache(out)
 
-# %% ../nbs/40_grid.ipynb #0e07743c
+# %% ../nbs/40_grid.ipynb #5c57de0d
 _PCFG = {f.name for f in fields(PretrainConfig)}
 
 def _pretrain_cells(p, pdata, sizes, seeds):
@@ -196,7 +217,7 @@ def _pretrain_cells(p, pdata, sizes, seeds):
                 out[row, size, seed] = dict(kind='pretrain', key=key, row=row, size=size, seed=seed, cfg=cfg, status=why)
     return out
 
-# %% ../nbs/40_grid.ipynb #e5045c85
+# %% ../nbs/40_grid.ipynb #27e5ec78
 def _encoder_spec(row, size, seed, pre, baselines):
     "What an evaluation's encoder is: (key, spec dict, why-not-run)."
     if row == 'random': return f'random:{size}:{seed}', dict(kind='random', size=size, seed=seed), ''
@@ -214,7 +235,7 @@ def _lead(task, cache, lead):
     if lead == 'task' or lead not in have: return task.leads[0] if task.leads[0] in have else have[0]
     return lead
 
-# %% ../nbs/40_grid.ipynb #fb849943
+# %% ../nbs/40_grid.ipynb #a7596360
 def plan(
     tables:list, # table names (see `table_names`)
     p:dict, # scale parameters (see `scale_params`)
@@ -255,7 +276,7 @@ def plan(
     _pairs(cells, tables, p)
     return pd.DataFrame(list(cells.values()))
 
-# %% ../nbs/40_grid.ipynb #90cd88ae
+# %% ../nbs/40_grid.ipynb #c2e609d7
 def _pairs(cells, tables, p):
     "Add a paired-comparison cell for every (reference row, other row) eval pair a table asks for, same everything else."
     ev = [c for c in cells.values() if c['kind'] == 'eval']
@@ -273,7 +294,7 @@ def _pairs(cells, tables, p):
                                   protocol=a['protocol'], label_fraction=a['label_fraction'], condition=a['condition'], needs=f"{a['key']},{b['key']}",
                                   status=st, tables=name)
 
-# %% ../nbs/40_grid.ipynb #a6f3fe1c
+# %% ../nbs/40_grid.ipynb #be70fc07
 def _atomic_json(path, obj):
     fd, tmp = tempfile.mkstemp(dir=Path(path).parent, suffix='.tmp')
     with os.fdopen(fd, 'w') as f: json.dump(obj, f, default=str)
@@ -295,7 +316,7 @@ def run_pretrain_cell(
     _atomic_json(done, dict(encoder=str(res['encoder']), key=c['key'], row=c['row']))
     return Path(res['encoder'])
 
-# %% ../nbs/40_grid.ipynb #718ac413
+# %% ../nbs/40_grid.ipynb #4fa07923
 def _encoder(c, enc_paths, memo):
     "The `Encoder` of an evaluation cell, named after its row."
     e = c['encoder']; k = json.dumps(e, sort_keys=True)
@@ -312,7 +333,7 @@ def _kwargs(f, **kw):
     ps = inspect.signature(f).parameters
     return {k: v for k, v in kw.items() if k in ps}
 
-# %% ../nbs/40_grid.ipynb #91a7de6a
+# %% ../nbs/40_grid.ipynb #0b93c368
 def run_eval_cell(
     c:dict, # an evaluation cell from `plan`
     suite:dict, # task -> (Cache, synthetic)
@@ -339,7 +360,7 @@ def run_eval_cell(
     append_results(rows, store)
     return rows
 
-# %% ../nbs/40_grid.ipynb #28eb08b4
+# %% ../nbs/40_grid.ipynb #5e1ae528
 def run_paired_cell(
     c:dict, # a paired cell from `plan`
     rows:pd.DataFrame, # the store's rows of cell A (the reference row)
@@ -357,7 +378,7 @@ def run_paired_cell(
     append_results(out, store)
     return out
 
-# %% ../nbs/40_grid.ipynb #5b8838cf
+# %% ../nbs/40_grid.ipynb #bdc72ae5
 def run_grid(
     tables:str|list='all', # 'all' or table names (see `TABLES`)
     scale:str='smoke', # 'smoke', 'cpu' or 'paper' (see `SCALES`)
@@ -380,10 +401,13 @@ def run_grid(
     load_results(store)                                            # a foreign or damaged store stops here, untouched
     pdata = pretrain_data(pretrain_data_, work, p['n_patients'] or 0)
     suite = downstream_data(data, work, p['tasks'], p['fixtures'] or 'test')
+    for t in [t for t in suite if get_task(t).dataset == 'mimic_lvef']:
+        c, n = drop_shared(suite[t][0], pdata['meta'], work/'drop_shared'/t)
+        print(f'{t}: {n} test patients seen in pretraining dropped (drop_shared)'); suite[t] = (c, suite[t][1])
     cells = plan(names, p, suite, pdata, lead, baselines)
     return _run(cells, p, suite, pdata, store, work, device, max_cells, progress)
 
-# %% ../nbs/40_grid.ipynb #d9f15114
+# %% ../nbs/40_grid.ipynb #102076e0
 def _run(cells, p, suite, pdata, store, work, device, max_cells, progress):
     "Run the pending cells of a plan in dependency order; record status and time."
     have = set(load_results(store).cell); cells = cells.assign(seconds=np.nan, cpu_seconds=np.nan)
