@@ -397,8 +397,9 @@ def run_grid(
 )->pd.DataFrame: # the plan, with each cell's status, wall-clock and CPU seconds
     "Run every grid cell of the tables asked for that the store does not hold yet."
     names, p = table_names(tables), scale_params(scale, seeds=seeds, sizes=sizes, **over)
-    store, work = Path(results), Path(work_dir); work.mkdir(parents=True, exist_ok=True)
+    store, work = Path(results), Path(work_dir)
     load_results(store)                                            # a foreign or damaged store stops here, untouched
+    work.mkdir(parents=True, exist_ok=True)
     pdata = pretrain_data(pretrain_data_, work, p['n_patients'] or 0)
     suite = downstream_data(data, work, p['tasks'], p['fixtures'] or 'test')
     for t in [t for t in suite if get_task(t).dataset == 'mimic_lvef']:
