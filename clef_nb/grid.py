@@ -201,7 +201,7 @@ def noisy_cache(
     (tmp/'manifest.json').write_text(json.dumps(m)); os.replace(tmp, out)
     return open_cache(out)
 
-# %% ../nbs/40_grid.ipynb #5c57de0d
+# %% ../nbs/40_grid.ipynb #5c965813
 _PCFG = {f.name for f in fields(PretrainConfig)}
 
 def _pretrain_cells(p, pdata, sizes, seeds):
@@ -217,7 +217,7 @@ def _pretrain_cells(p, pdata, sizes, seeds):
                 out[row, size, seed] = dict(kind='pretrain', key=key, row=row, size=size, seed=seed, cfg=cfg, status=why)
     return out
 
-# %% ../nbs/40_grid.ipynb #27e5ec78
+# %% ../nbs/40_grid.ipynb #0dbf9778
 def _encoder_spec(row, size, seed, pre, baselines):
     "What an evaluation's encoder is: (key, spec dict, why-not-run)."
     if row == 'random': return f'random:{size}:{seed}', dict(kind='random', size=size, seed=seed), ''
@@ -235,7 +235,7 @@ def _lead(task, cache, lead):
     if lead == 'task' or lead not in have: return task.leads[0] if task.leads[0] in have else have[0]
     return lead
 
-# %% ../nbs/40_grid.ipynb #a7596360
+# %% ../nbs/40_grid.ipynb #34546a93
 def plan(
     tables:list, # table names (see `table_names`)
     p:dict, # scale parameters (see `scale_params`)
@@ -276,7 +276,7 @@ def plan(
     _pairs(cells, tables, p)
     return pd.DataFrame(list(cells.values()))
 
-# %% ../nbs/40_grid.ipynb #c2e609d7
+# %% ../nbs/40_grid.ipynb #a372fdb2
 def _pairs(cells, tables, p):
     "Add a paired-comparison cell for every (reference row, other row) eval pair a table asks for, same everything else."
     ev = [c for c in cells.values() if c['kind'] == 'eval']
@@ -294,7 +294,7 @@ def _pairs(cells, tables, p):
                                   protocol=a['protocol'], label_fraction=a['label_fraction'], condition=a['condition'], needs=f"{a['key']},{b['key']}",
                                   status=st, tables=name)
 
-# %% ../nbs/40_grid.ipynb #be70fc07
+# %% ../nbs/40_grid.ipynb #ab61dfe8
 def _atomic_json(path, obj):
     fd, tmp = tempfile.mkstemp(dir=Path(path).parent, suffix='.tmp')
     with os.fdopen(fd, 'w') as f: json.dump(obj, f, default=str)
@@ -316,7 +316,7 @@ def run_pretrain_cell(
     _atomic_json(done, dict(encoder=str(res['encoder']), key=c['key'], row=c['row']))
     return Path(res['encoder'])
 
-# %% ../nbs/40_grid.ipynb #4fa07923
+# %% ../nbs/40_grid.ipynb #f274ffad
 def _encoder(c, enc_paths, memo):
     "The `Encoder` of an evaluation cell, named after its row."
     e = c['encoder']; k = json.dumps(e, sort_keys=True)
@@ -333,7 +333,7 @@ def _kwargs(f, **kw):
     ps = inspect.signature(f).parameters
     return {k: v for k, v in kw.items() if k in ps}
 
-# %% ../nbs/40_grid.ipynb #0b93c368
+# %% ../nbs/40_grid.ipynb #aa635639
 def run_eval_cell(
     c:dict, # an evaluation cell from `plan`
     suite:dict, # task -> (Cache, synthetic)
@@ -360,7 +360,7 @@ def run_eval_cell(
     append_results(rows, store)
     return rows
 
-# %% ../nbs/40_grid.ipynb #5e1ae528
+# %% ../nbs/40_grid.ipynb #544c9512
 def run_paired_cell(
     c:dict, # a paired cell from `plan`
     rows:pd.DataFrame, # the store's rows of cell A (the reference row)
@@ -378,7 +378,7 @@ def run_paired_cell(
     append_results(out, store)
     return out
 
-# %% ../nbs/40_grid.ipynb #bdc72ae5
+# %% ../nbs/40_grid.ipynb #87c01bc7
 def run_grid(
     tables:str|list='all', # 'all' or table names (see `TABLES`)
     scale:str='smoke', # 'smoke', 'cpu' or 'paper' (see `SCALES`)
@@ -408,7 +408,7 @@ def run_grid(
     cells = plan(names, p, suite, pdata, lead, baselines)
     return _run(cells, p, suite, pdata, store, work, device, max_cells, progress)
 
-# %% ../nbs/40_grid.ipynb #102076e0
+# %% ../nbs/40_grid.ipynb #d1bfde80
 def _run(cells, p, suite, pdata, store, work, device, max_cells, progress):
     "Run the pending cells of a plan in dependency order; record status and time."
     have = set(load_results(store).cell); cells = cells.assign(seconds=np.nan, cpu_seconds=np.nan)
