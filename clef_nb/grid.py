@@ -383,7 +383,7 @@ def run_grid(
     tables:str|list='all', # 'all' or table names (see `TABLES`)
     scale:str='smoke', # 'smoke', 'cpu' or 'paper' (see `SCALES`)
     data:str='synthetic', # downstream data: 'synthetic' (fixtures) or 'dataset=folder,…'
-    pretrain_data_:str='synthetic', # pretraining data: 'synthetic' or a MIMIC-IV-ECG root
+    pretraining:str='synthetic', # pretraining data: 'synthetic' or a MIMIC-IV-ECG root
     seeds:tuple=None, # pretraining seeds (default: the scale's)
     sizes:tuple=None, # encoder sizes (default: the scale's)
     lead:str='I', # test lead of the main tables, or 'task' (the released code's per-task lead)
@@ -400,7 +400,7 @@ def run_grid(
     store, work = Path(results), Path(work_dir)
     load_results(store)                                            # a foreign or damaged store stops here, untouched
     work.mkdir(parents=True, exist_ok=True)
-    pdata = pretrain_data(pretrain_data_, work, p['n_patients'] or 0)
+    pdata = pretrain_data(pretraining, work, p['n_patients'] or 0)
     suite = downstream_data(data, work, p['tasks'], p['fixtures'] or 'test')
     for t in [t for t in suite if get_task(t).dataset == 'mimic_lvef']:
         c, n = drop_shared(suite[t][0], pdata['meta'], work/'drop_shared'/t)

@@ -148,10 +148,10 @@ def upgrade_results(
 # %% ../nbs/29a_results.ipynb #fbde0e4c
 def summarise(
     df:pd.DataFrame, # rows of the store
-    by:tuple=None, # columns to group by; default every key column but `seed`
+    by:tuple=None, # columns to group by; default every key column but `seed`, `checkpoint_hash` and `cell`
 )->pd.DataFrame: # one row per group: n_seeds, mean, std, min, max, ci_low, ci_high (mean of the seeds' bounds)
     "Summarise stored results over seeds."
-    by = list(by or [c for c in KEY if c != 'seed'])
+    by = list(by or [c for c in KEY if c not in ('seed', 'checkpoint_hash', 'cell')])
     g = df.groupby(by, dropna=False, sort=False)
     s = g.value.apply(lambda v: pd.Series(seeds_summary(v))).unstack()
     s = s.rename(columns=dict(n='n_seeds', lo='seeds_lo', hi='seeds_hi'))

@@ -49,7 +49,7 @@ def seed_cells(
 def fmt(m, lo, hi, n, digits=3)->str:
     "Format a cell: mean [lo, hi] over n seeds; no interval below two seeds."
     if not np.isfinite(m): return 'NaN'
-    return f'{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]' if n > 1 and np.isfinite(lo) else f'{m:.{digits}f} (1 seed)' 
+    return f'{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]' if n > 1 and np.isfinite(lo) else f'{m:.{digits}f} (1 seed)'
 
 # %% ../nbs/41_tables.ipynb #d671289d
 def averages(
