@@ -294,7 +294,7 @@ def _pairs(cells, tables, p):
                                   protocol=a['protocol'], label_fraction=a['label_fraction'], condition=a['condition'], needs=f"{a['key']},{b['key']}",
                                   status=st, tables=name)
 
-# %% ../nbs/40_grid.ipynb #ab61dfe8
+# %% ../nbs/40_grid.ipynb #42657aa2
 def _atomic_json(path, obj):
     fd, tmp = tempfile.mkstemp(dir=Path(path).parent, suffix='.tmp')
     with os.fdopen(fd, 'w') as f: json.dump(obj, f, default=str)
@@ -316,7 +316,7 @@ def run_pretrain_cell(
     _atomic_json(done, dict(encoder=str(res['encoder']), key=c['key'], row=c['row']))
     return Path(res['encoder'])
 
-# %% ../nbs/40_grid.ipynb #f274ffad
+# %% ../nbs/40_grid.ipynb #3baac3c4
 def _encoder(c, enc_paths, memo):
     "The `Encoder` of an evaluation cell, named after its row."
     e = c['encoder']; k = json.dumps(e, sort_keys=True)
@@ -333,7 +333,7 @@ def _kwargs(f, **kw):
     ps = inspect.signature(f).parameters
     return {k: v for k, v in kw.items() if k in ps}
 
-# %% ../nbs/40_grid.ipynb #aa635639
+# %% ../nbs/40_grid.ipynb #665b943c
 def run_eval_cell(
     c:dict, # an evaluation cell from `plan`
     suite:dict, # task -> (Cache, synthetic)
@@ -360,7 +360,7 @@ def run_eval_cell(
     append_results(rows, store)
     return rows
 
-# %% ../nbs/40_grid.ipynb #544c9512
+# %% ../nbs/40_grid.ipynb #e06c9cda
 def run_paired_cell(
     c:dict, # a paired cell from `plan`
     rows:pd.DataFrame, # the store's rows of cell A (the reference row)
@@ -378,7 +378,7 @@ def run_paired_cell(
     append_results(out, store)
     return out
 
-# %% ../nbs/40_grid.ipynb #87c01bc7
+# %% ../nbs/40_grid.ipynb #0038d479
 def run_grid(
     tables:str|list='all', # 'all' or table names (see `TABLES`)
     scale:str='smoke', # 'smoke', 'cpu' or 'paper' (see `SCALES`)
@@ -408,7 +408,7 @@ def run_grid(
     cells = plan(names, p, suite, pdata, lead, baselines)
     return _run(cells, p, suite, pdata, store, work, device, max_cells, progress)
 
-# %% ../nbs/40_grid.ipynb #d1bfde80
+# %% ../nbs/40_grid.ipynb #63c3e115
 def _run(cells, p, suite, pdata, store, work, device, max_cells, progress):
     "Run the pending cells of a plan in dependency order; record status and time."
     have = set(load_results(store).cell); cells = cells.assign(seconds=np.nan, cpu_seconds=np.nan)
