@@ -14,7 +14,7 @@ def test_smoke_notebook_fills_every_table(tmp_path):
     store, work = tmp_path/'results.csv', tmp_path/'work'
     run = lambda: subprocess.run([sys.executable, '-m', 'papermill', '--cwd', str(tmp_path), str(ROOT/'nbs'/'reproduce.ipynb'), str(tmp_path/'out.ipynb'),
                                   '--log-level', 'WARNING', '-p', 'scale', 'smoke', '-p', 'results', str(store), '-p', 'work_dir', str(work)],
-                                 check=True, env=ENV, cwd=tmp_path, timeout=1500)
+                                 check=True, env=ENV, cwd=tmp_path, timeout=3000)
     run()
     nb = json.loads((tmp_path/'out.ipynb').read_text())
     assert not [o for c in nb['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'error']
