@@ -65,7 +65,7 @@ SCALES = {
     'smoke': dict(pretrain=dict(steps=3, batch_size=8, moco_k=64), n_patients=40, sizes=('small',), seeds=(0, 1), fixtures='test',
                   tasks=('ptbxl_super', 'aurora_sbp'), protocols=('probe',), label_fractions=(0.1, 1.0), n_boot=100,
                   robust_leads=('I', 'II'), snrs=(6.0,), ssl_size='small', finetune=dict(max_epochs=2)),
-    'cpu': dict(pretrain=dict(steps=300, batch_size=32, moco_k=4096), n_patients=600, sizes=('small',), seeds=(0, 1, 2), fixtures='eval',
+    'cpu': dict(pretrain=dict(steps=30, batch_size=32, moco_k=960), n_patients=600, sizes=('small',), seeds=(0, 1, 2), fixtures='eval',
                 tasks='all', protocols=('probe',), label_fractions=(0.01, 0.1, 1.0), n_boot=1000,
                 robust_leads='all', snrs=(0.0, 6.0, 12.0, 24.0), ssl_size='small', finetune=dict(max_epochs=10)),
     'paper': dict(pretrain=dict(epochs=100, batch_size=64, moco_k=65536), n_patients=None, sizes=('small', 'medium', 'large'), seeds=(0, 1, 2),
