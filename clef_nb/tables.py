@@ -180,6 +180,7 @@ def render(
     syn = bool(d.synthetic.any()) if len(d) else bool(df.synthetic.any()) if len(df) else False
     title = ('SYNTHETIC — ' if syn else '') + TITLES[name]
     tasks = _kind_tasks(plain(d), T['tasks'])
+    if name != 'datasets': d = d[d.task.isin(tasks)]                 # a classification table shows no regression comparison
     main = plain(d)
     if name == 'datasets': frame = datasets_frame(df)
     elif name == 'label_efficiency': frame = _by(main, tasks, 'label_fraction')
