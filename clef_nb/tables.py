@@ -210,7 +210,7 @@ def _by(main, tasks, *cols):
     if not len(c): return pd.DataFrame()
     c['row'] = [' · '.join([_label(r)] + [f'{r[k]:g}' if isinstance(r[k], float) else str(r[k]) for k in cols]) for _, r in c.iterrows()]
     f = c.pivot_table(index='row', columns='task', values='cell', aggfunc='first', sort=False)
-    return f.reindex(columns=[t for t in tasks if t in set(c.task)]).rename_axis(' · '.join(['model', *cols])).rename_axis(None, axis=1)
+    return f.reindex(columns=[t for t in tasks if t in set(c.task)]).fillna('–').rename_axis(' · '.join(['model', *cols])).rename_axis(None, axis=1)
 
 # %% ../nbs/41_tables.ipynb #5a0184ef
 def delta_figure(d:pd.DataFrame, name:str):
