@@ -15,7 +15,9 @@ import numpy as np, pandas as pd
 from tqdm.auto import tqdm
 from .cache import open_cache
 from .downstream import make_fixtures, build_task_data
-from .evaluate import evaluate_task, get_encoder, random_encoder, checkpoint_encoder, FinetuneConfig
+from .evaluate import evaluate_task
+from .embedding import get_encoder, random_encoder, checkpoint_encoder
+from .finetune import FinetuneConfig
 from .metrics import paired_bootstrap
 from .results import load_results, append_results, ResultsStoreError
 from .tasks import TASKS, get_task
@@ -245,7 +247,7 @@ def plan(
     baselines:dict=None, # baseline label -> weights path
 )->pd.DataFrame: # one row per cell: kind, key, tables, row, size, seed, task, lead, protocol, label_fraction, condition, needs, status
     "Expand tables into the grid's cells, deduplicated by key."
-    from clef_nb.evaluate import task_data
+    from clef_nb.probe import task_data
     pre, cells, seeds = _pretrain_cells(p, pdata, p['sizes'], p['seeds']), {}, p['seeds']
     dh = {t: task_data(t, c, syn).data_hash for t, (c, syn) in suite.items()}
     def add(c, table):
@@ -351,8 +353,9 @@ def run_eval_cell(
         cache = noisy_cache(cache, snr, Path(work_dir)/'noisy'/f"{Path(cache.path).name}-{c['task']}-{snr:g}dB")
     enc = _encoder(c, enc_paths, {} if memo is None else memo)
     ft = FinetuneConfig(**p.get('finetune') or {})
-    df, runs = evaluate_task(enc, c['task'], cache, c['protocol'], c['lead'], (int(c['seed']),), (float(c['label_fraction']),), p['n_boot'], None,
-                             ft, syn, progress=False, **_kwargs(evaluate_task, device=device))
+    df, runs = evaluate_task(enc, c['task'], cache, protocol=c['protocol'], lead=c['lead'], seeds=(int(c['seed']),),
+                             label_fractions=(float(c['label_fraction']),), n_boot=p['n_boot'], store=None, finetune_cfg=ft,
+                             synthetic=syn, progress=False, device=device)
     r = runs[0]; f = Path(store).parent/'preds'/f"{c['key']}.npz"; f.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=f.parent, suffix='.npz'); os.close(fd)
     np.savez(tmp, y=r.y, score=r.score, pid=r.pid.astype(str)); os.replace(tmp, f)

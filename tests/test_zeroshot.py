@@ -6,7 +6,7 @@ import numpy as np, pandas as pd, pytest, torch
 
 from clef_nb.cache import CacheSpec, build_cache, open_cache
 from clef_nb.encoder import Net1D, Net1DConfig
-from clef_nb.evaluate import task_data
+from clef_nb.probe import task_data
 from clef_nb.prior_ssl import ReportCLIP, SideData, join_measurements
 from clef_nb.priors import physio_augment
 from clef_nb.synth import make_cohort
