@@ -39,7 +39,7 @@ class PretrainConfig:
     out_dir:str='runs/pretrain' # where checkpoints, logs, figures and the final encoder go
     scale:str='small' # encoder size: small, medium, large
     method:str='clef' # clef, simclr, moco, byol
-    variant:str='paper' # CLEF loss variant: paper or official
+    variant:str='official' # CLEF loss variant: 'official' (the released code's arithmetic, verified) or 'paper' (our reading of the equations)
     leads:str='random' # 'random' (CLEF) or one lead for every view (e.g. 'I')
     pair:str='record' # second view from the same 'record' (CLEF) or another ECG of the same 'patient'
     batch_size:int=64 # patients per step, over all processes
@@ -50,11 +50,11 @@ class PretrainConfig:
     schedule:str='official' # 'official' (cosine, warm restarts every `t0_epochs`, doubling) or 'warmup_cosine'
     t0_epochs:float=10 # first restart period of the official schedule, in epochs
     warmup:float=0.05 # warmup fraction of the steps for 'warmup_cosine'
-    clip:float=1.0 # gradient-norm clipping; 0 disables it
+    clip:float=0.0 # gradient-norm clipping; 0 disables it (the released code does not clip)
     tau:float=0.07 # contrastive temperature
     alpha:float=0.2 # CLEF floor of the negative weights
     use_present:bool=False # feed the fraction of metadata present to CLEF's missing-metadata factor
-    moco_k:int=4096 # MoCo queue length
+    moco_k:int=65536 # MoCo queue length (the released code's)
     moco_m:float=0.999 # MoCo key-encoder momentum
     byol_tau:float=0.996 # BYOL target EMA rate
     byol_schedule:str='constant' # BYOL EMA schedule: 'constant' (as released) or 'cosine'
