@@ -139,7 +139,7 @@ def fill_from_signal(
     cache, # the pretraining `Cache` (its `spec.leads` and `spec.fs` are used)
 )->tuple: # (meta with the empty rows' features estimated from the signal, number of rows filled)
     "Estimate the physiological features of rows without any measurement from their cached signal."
-    out = meta.copy(); empty = np.flatnonzero(out[list(PHYSIO)].isna().all(1).to_numpy() & cache.index.ok.to_numpy())
+    out = meta.copy(); empty = np.flatnonzero(out[list(PHYSIO)].isna().all(axis=1).to_numpy() & cache.index.ok.to_numpy())
     for r in empty:
         f = physio_from_signal(cache.read([r])[0], cache.spec.fs, tuple(cache.spec.leads))
         out.loc[out.index[r], list(PHYSIO)] = [f[k] for k in PHYSIO]

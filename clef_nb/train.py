@@ -28,6 +28,7 @@ from safetensors.torch import save_file, load_file
 from .cache import Cache, open_cache
 from .encoder import net1d, save_checkpoint
 from .ssl import SimCLR, CLEF, MoCo, BYOL
+from .prior_ssl import PRIOR_METHODS, SideData, join_measurements, fill_from_signal, build_prior_method
 from .views import NoiseBank, ViewConfig, make_views
 
 # %% ../nbs/21_train.ipynb #1af93a00
@@ -38,9 +39,10 @@ class PretrainConfig:
     meta:str='' # CSV with one row per cache row: `patient_id`, `score2_risk`, `rate_meta`, `split`
     out_dir:str='runs/pretrain' # where checkpoints, logs, figures and the final encoder go
     scale:str='small' # encoder size: small, medium, large
-    method:str='clef' # clef, simclr, moco, byol
+    method:str='clef' # clef, simclr, moco, byol; or a prior-guided method: physioclr, clef+physio, clip, fgclep (`clef_nb.prior_ssl`)
     variant:str='official' # CLEF loss variant: 'official' (the released code's arithmetic, verified) or 'paper' (our reading of the equations)
     leads:str='random' # 'random' (CLEF) or one lead for every view (e.g. 'I')
+    measurements:str='' # `machine_measurements.csv` of the data, needed by the prior-guided methods (physiology and reports)
     pair:str='record' # second view from the same 'record' (CLEF) or another ECG of the same 'patient'
     batch_size:int=64 # patients per step, over all processes
     steps:int=0 # optimisation steps; 0 means `epochs` passes over the training patients
@@ -132,6 +134,8 @@ class PretrainData:
         self.cache, self.risk = cache, torch.tensor(meta.score2_risk.to_numpy(float), dtype=torch.float32)
         self.present = torch.tensor(meta.rate_meta.to_numpy(float), dtype=torch.float32)
 
+        self.side = None # `clef_nb.prior_ssl.SideData` for the prior-guided methods: each batch then carries its side tensors
+
     def __len__(self): return len(self.patients)
 
 # %% ../nbs/21_train.ipynb #972cb915
@@ -160,7 +164,7 @@ def batch(self:PretrainData,
           seed:int, # run seed
           pair:str='record', # 'record' or 'patient'
           rank:int=0, world:int=1, # this process and the number of processes
-         )->tuple: # (x1, x2 as (b, leads, samples) float32 tensors, risk (b,), present (b,))
+         )->tuple: # (x1, x2 as (b, leads, samples) float32 tensors, risk (b,), present (b,)[, side tensors as a dict])
     "Read the records of one step's patients for this process."
     per_epoch = math.ceil(len(self) / (per_rank * world))
     epoch, pos = divmod(step, per_epoch)
@@ -169,7 +173,8 @@ def batch(self:PretrainData,
     r1, r2 = self._records(p, seed, epoch, pair)
     x1 = torch.from_numpy(self.cache.read(r1))
     x2 = x1 if pair == 'record' else torch.from_numpy(self.cache.read(r2))
-    return x1, x2, self.risk[r1], self.present[r1]
+    out = (x1, x2, self.risk[r1], self.present[r1])
+    return out if self.side is None else (*out, self.side.rows(r1))
 
 # %% ../nbs/21_train.ipynb #12d1266d
 def prepare_mimic(
@@ -208,7 +213,7 @@ def prepare_synthetic(
     return (*prepare_mimic(work/'mimic-iv-ecg', work, seed=seed, workers=workers, progress=progress), truth_csv)
 
 # %% ../nbs/21_train.ipynb #7542a734
-def build_method(cfg:PretrainConfig, total_steps:int)->torch.nn.Module:
+def build_method(cfg:PretrainConfig, total_steps:int, side:SideData=None)->torch.nn.Module:
     "A Net1D of `cfg.scale` wrapped in the objective `cfg.method`."
     torch.manual_seed(cfg.seed)
     enc = net1d(cfg.scale, in_channels=1)
@@ -217,7 +222,8 @@ def build_method(cfg:PretrainConfig, total_steps:int)->torch.nn.Module:
     if m == 'simclr': return SimCLR(enc, tau=cfg.tau)
     if m == 'moco': return MoCo(enc, K=cfg.moco_k, m=cfg.moco_m, tau=cfg.tau)
     if m == 'byol': return BYOL(enc, tau=cfg.byol_tau, schedule=cfg.byol_schedule, total_steps=total_steps)
-    raise ValueError(f"method must be one of clef, simclr, moco, byol; got {m!r}")
+    if m in PRIOR_METHODS: return build_prior_method(m, enc, side, tau=cfg.tau, alpha=cfg.alpha)
+    raise ValueError(f"method must be one of clef, simclr, moco, byol, {', '.join(PRIOR_METHODS)}; got {m!r}")
 
 # %% ../nbs/21_train.ipynb #ac0737f0
 def build_schedule(opt, cfg:PretrainConfig, total_steps:int, steps_per_epoch:int):
@@ -315,6 +321,22 @@ def create(cls:Run, cfg:PretrainConfig)->Run:
     out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
     return cls(cfg, rank, world, dev, out)
 
+# %% ../nbs/21_train.ipynb #eea521ef
+@patch
+def _side(self:Run)->SideData:
+    "The prior-guided methods' side data: physiology and reports joined from `cfg.measurements`, signal estimates where a row has none."
+    f = Path(self.cfg.measurements) if self.cfg.measurements else None
+    if f is None or not f.is_file():
+        raise FileNotFoundError(f"method {self.cfg.method!r} needs measurements= the data's machine_measurements.csv; got {self.cfg.measurements!r}")
+    meta = pd.read_csv(self.cfg.meta, dtype={'record_id': str, 'path': str})
+    j, counts = join_measurements(meta, pd.read_csv(f, dtype=str, keep_default_na=False))
+    j, n_sig = fill_from_signal(j, self.cache)
+    side = SideData(j)
+    if self.rank == 0:
+        side.save(self.out)
+        print(f'{self.cfg.method}: side data from {f.name}: {counts}; {n_sig} rows estimated from the signal', flush=True)
+    return side
+
 # %% ../nbs/21_train.ipynb #b1c20a04
 @patch
 def setup(self:Run)->Run:
@@ -325,7 +347,8 @@ def setup(self:Run)->Run:
     if cfg.batch_size % self.world: raise ValueError(f'batch_size {cfg.batch_size} is not divisible by the {self.world} processes')
     self.spe = math.ceil(len(self.data) / cfg.batch_size)
     self.total = cfg.steps or max(1, round(cfg.epochs * self.spe))
-    self.method = self.model = build_method(cfg, self.total).to(self.dev)
+    if cfg.method in PRIOR_METHODS: self.data.side = self._side()
+    self.method = self.model = build_method(cfg, self.total, self.data.side).to(self.dev)
     self.bank = (NoiseBank.nstdb(self.cache.spec.fs) if cfg.noise == 'nstdb' else NoiseBank.from_mat(cfg.noise, self.cache.spec.fs)).to(self.dev)
     self.g = torch.Generator(device=self.dev).manual_seed(cfg.seed * 1000 + self.rank)
     self.params = [p for p in self.method.parameters() if p.requires_grad]
@@ -356,16 +379,17 @@ def start(self:Run)->Run:
 # %% ../nbs/21_train.ipynb #b1c20a13
 @patch
 def step(self:Run,
-         batch:tuple, # (x1, x2, risk, present) as `PretrainData.batch` returns them
+         batch:tuple, # (x1, x2, risk, present[, side]) as `PretrainData.batch` returns them
         )->tuple: # (loss, gradient norm)
     "One optimisation step on `batch`; counts it in `done`."
-    x1, x2, risk, present = (t.to(self.dev, non_blocking=True) for t in batch)
+    x1, x2, risk, present = (t.to(self.dev, non_blocking=True) for t in batch[:4])
+    side = {k: v.to(self.dev, non_blocking=True) for k, v in batch[4].items()} if len(batch) > 4 else {}
     v1, v2, _, _ = make_views(x1, self.bank, self.g, self.vcfg, None if self.cfg.pair == 'record' else x2, self.leads)
     with torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.amp):
-        loss = self.model(v1, v2, risk, present if self.cfg.use_present else None)
+        loss = self.model(v1, v2, risk, present if self.cfg.use_present else None, **side)
     self.opt.zero_grad(set_to_none=True)
     loss.backward()
-    gn = torch.nn.utils.clip_grad_norm_(self.params, self.cfg.clip) if self.cfg.clip else torch.zeros(())
+    gn = torch.nn.utils.clip_grad_norm_(self.params, self.cfg.clip or float('inf'))  # the norm is logged even when nothing is clipped
     self.opt.step(); self.sched.step(); self.done += 1
     return loss.detach(), gn
 
