@@ -13,8 +13,9 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 from .io import ECG, RecordNotFound, SignalFileError
 from .cache import CacheSpec, build_cache, open_cache
-from .synth import simulate, COUPLINGS
-from .tasks import MalformedRowError, need_file, read_table, skips, simulate_states, as_leads
+from .simulate import simulate, COUPLINGS
+from .fixtures import simulate_states, mix
+from .tasks import MalformedRowError, need_file, read_table, skips, as_leads
 
 # %% ../nbs/15g_aurora.ipynb #c528d2ee
 PARTICIPANT_COLS = ['pid', 'n_meas_inlab', 'n_meas_ambulatory', 'aurora_size', 'fitzpatrick_scale', 'bp_cuff_arm', 'in_feature_table', 'age', 'height',
@@ -50,7 +51,7 @@ def write_aurora_fixture(
 )->pd.DataFrame: # participants.tsv as written
     "Write a small Aurora-BP in its real layout: the TSV tables and the calibration waveform files."
     root, rng = Path(root), np.random.default_rng(seed)
-    x, st = simulate_states(n + n_osc, rng)
+    x, st = simulate_states(n + n_osc, rng, **mix('aurora_bp'))
     x2, _ = simulate(st[list(COUPLINGS.index)], rng)
     pids = [f'a{i:03d}' for i in range(n)] + [f'o{i:03d}' for i in range(n_osc)]
     base_s, base_d = np.round(st.sbp + 5*rng.standard_normal(len(st))), np.round(st.dbp + 4*rng.standard_normal(len(st)))

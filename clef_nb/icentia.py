@@ -14,7 +14,8 @@ import wfdb
 from scipy.signal import decimate
 from .cache import CacheSpec, build_cache, open_cache
 from .signal import rpeaks
-from .tasks import ICENTIA_BEATS, ICENTIA_RHYTHMS, MalformedRowError, need_file, skips, simulate_states, write_wfdb, as_leads
+from .tasks import ICENTIA_BEATS, ICENTIA_RHYTHMS, MalformedRowError, need_file, skips, as_leads
+from .fixtures import simulate_states, write_wfdb, mix
 
 # %% ../nbs/15d_icentia.ipynb #f4420e52
 _STRETCH = {'N': dict(af=0, pvc=0, pac=0), 'S': dict(af=0, pvc=0, pac=0.15), 'V': dict(af=0, pvc=0.15, pac=0),
@@ -67,7 +68,7 @@ def write_icentia_fixture(
         segs = [f'{pid}_s{s:02d}' for s in range(1 + (rng.random() < 0.25))]
         for seg in segs:
             kinds = _plan(rng, k)
-            x, st = simulate_states(k, rng, pd.DataFrame([_STRETCH[c] for c in kinds]))
+            x, st = simulate_states(k, rng, pd.DataFrame([_STRETCH[c] for c in kinds]), **mix('icentia11k'), own_states=False)
             samples, symbols, runs = _annotate(x, kinds, rng)
             _write_segment(folder/seg, decimate(x[:, 0].reshape(-1), 2, zero_phase=True), samples, symbols, runs)
             rows += [dict(patient=pid, segment=seg, stretch=j, kind=c, hr=h) for j, (c, h) in enumerate(zip(kinds, st.hr))]
