@@ -36,6 +36,11 @@ def _waveform(ekg, rng):
     return pd.DataFrame(dict(t=t, ekg=ekg, optical=-5.8e5 + 50*np.sin(2*np.pi*1.2*t), pressure=2900 + rng.normal(0, 0.5, n),
                              accel_x=-0.89 + rng.normal(0, 0.001, n), accel_y=0.048 + rng.normal(0, 0.001, n), accel_z=0.427 + rng.normal(0, 0.001, n)))
 
+def _write_tsv(df:pd.DataFrame, path:Path):
+    "Write a float table as `to_csv(sep='\\t', index=False, float_format='%.5g')` does, byte for byte, but about four times faster."
+    row = '\t'.join(['%.5g']*df.shape[1])
+    path.write_text('\t'.join(df.columns) + '\n' + '\n'.join(row % r for r in map(tuple, df.to_numpy(float).tolist())).replace('nan', '') + '\n')
+
 def _participants(pids, st, rng):
     n = len(pids)
     return pd.DataFrame(dict(pid=pids, n_meas_inlab=14, aurora_size=rng.choice(list('SML'), n), fitzpatrick_scale=rng.integers(1, 7, n), bp_cuff_arm=rng.choice(list('LR'), n),
@@ -67,7 +72,7 @@ def write_aurora_fixture(
             ekg = np.concatenate([x[i, 0], x2[i, 0]])[:9275].astype(float)
             ekg[rng.random(len(ekg)) < 0.002] = np.nan
             (root/rel).parent.mkdir(parents=True, exist_ok=True)
-            _waveform(ekg, rng).to_csv(root/rel, sep='\t', index=False, float_format='%.5g')
+            _write_tsv(_waveform(ekg, rng), root/rel)
             meas.append(dict(pid=pid, phase='initial', measurement='Calibration start 1', date_time=str(when), sbp=base_s[i], dbp=base_d[i], duration=18.5,
                              pressure_quality=1.0, optical_quality=0.98, waveform_file_path=rel, waveforms_generated=1))
     part = _participants(pids, st, rng)

@@ -72,6 +72,7 @@ def _merge(d:str, f:str='', r:str='')->dict:
 # %% ../nbs/15a_ptbxl.ipynb #60f462c5
 _OPS = {'>=': operator.ge, '<=': operator.le, '==': operator.eq, '<': operator.lt}
 _NEEDS_P = ('1AVB', '2AVB', 'LPR', 'LAO/LAE', 'RAO/RAE', 'WPW', 'PAC')
+_BASE = COUPLINGS.base.to_dict()  # a plain dict: `_criteria` runs for every statement of every record
 _EXTRA = {
     'NORM': [('af', '==', 0), ('hr', '>=', 50), ('hr', '<=', 100), ('strain', '<=', 0.1), ('qrs', '<', 110), ('pr', '>=', 120), ('pr', '<=', 200),
              ('volt', '>=', 0.5), ('volt', '<=', 1.8), ('qtc', '<', 460), ('t_amp', '>=', 0.6), ('pace', '==', 0)],
@@ -82,7 +83,7 @@ _EXTRA = {
 def _criteria(s:str)->list:
     "The defining feature of statement `s`: (column, operator, value) conditions on the simulated state."
     if s == 'NORM': return _EXTRA['NORM']
-    forced = [(p, '==' if p in ('af', 'pace') else '>=' if v > COUPLINGS.base.get(p, 0) else '<=', v) for p, v in _FINDINGS[s].items()]
+    forced = [(p, '==' if p in ('af', 'pace') else '>=' if v > _BASE.get(p, 0) else '<=', v) for p, v in _FINDINGS[s].items()]
     return forced + _EXTRA.get(s, []) + ([('af', '==', 0)] if s in _NEEDS_P else [])
 
 def _holds(s:str, state:dict, known_only:bool=False)->bool:
