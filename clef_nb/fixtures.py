@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .io import LEADS12
-from .simulate import population, pick, state_overrides, ecg_params, simulate, COUPLINGS, STATES, MIMIC_LEADS
+from .simulate import population, pick, state_overrides, ecg_params, simulate, COUPLINGS, STATES, MIMIC_LEADS, _consistent
 
 # %% ../nbs/14_fixtures.ipynb #4a27740e
 MIXES = pd.DataFrame([
@@ -47,7 +47,7 @@ def simulate_states(
     if not own_states:
         on = pts.given.to_numpy() if given is not None else np.full(n, '', object)
         for s in STATES.index: pts[s] = (on == s).astype(float)
-        pts['mi_territory'] = np.where(pts.mi > 0, pts.mi_territory.replace('', 'inferior'), '')
+        pts = _consistent(pts, rng)
     prm = ecg_params(pts, rng.standard_normal((n, len(COUPLINGS))), rng)
     prm['af'] = (rng.random(n) < prm.af).astype(float)
     for c, v in state_overrides(pts).items(): prm[c] = np.where(np.isnan(v), prm[c], np.maximum(prm[c], v) if c == 'af' else v)

@@ -264,6 +264,14 @@ def state_probability(
 
 TERRITORIES = ('inferior', 'anterior', 'lateral')
 
+def _consistent(st:pd.DataFrame, rng:np.random.Generator)->pd.DataFrame:
+    "Make states agree after some were set: flutter counts as AF, an infarct has a territory, LVEF follows the states."
+    st = st.assign(afib=np.maximum(st.afib, st.flutter))
+    no_t = (st.mi > 0).to_numpy() & (st.mi_territory == '').to_numpy()
+    st.loc[no_t, 'mi_territory'] = np.array(TERRITORIES)[np.searchsorted([0.45, 0.85], rng.random(no_t.sum()))]
+    st.loc[st.mi == 0, 'mi_territory'] = ''
+    return st.assign(lvef=latent_lvef(st))
+
 def latent_lvef(
     st:pd.DataFrame, # states (0/1 columns of `STATES`), `age` and `lvef_resid` (standard normal)
 )->np.ndarray: # LVEF, %
@@ -278,10 +286,9 @@ def cardiac_states(
     "Draw each patient's cardiac states, infarct territory and LVEF from their clinical variables."
     p = state_probability(cov)
     st = (rng.random(p.shape) < p).astype(float)
-    st['afib'] = np.maximum(st.afib, st.flutter)   # flutter is an atrial tachyarrhythmia too; the simulator draws it as fast AF
-    st['mi_territory'] = np.where(st.mi > 0, np.array(TERRITORIES)[np.searchsorted([0.45, 0.85], rng.random(len(st)))], '')
+    st['mi_territory'] = ''
     st['lvef_resid'] = rng.standard_normal(len(st))
-    return st.assign(lvef=latent_lvef(st.assign(age=cov.age)))
+    return _consistent(st.assign(age=cov.age), rng).drop(columns='age')   # flutter is an atrial tachyarrhythmia too: the simulator draws it as fast AF
 
 # %% ../nbs/10a_simulate.ipynb #30c0e6cf
 STATE_PARAMS = {  # state (an infarct by territory): forced ECG parameters, in precedence order
@@ -333,4 +340,4 @@ def pick(
         rows[want] = np.argsort(-key)[:len(want)]; free[rows[want]] = False
     out = pool.iloc[rows].reset_index(drop=True).assign(given=given)
     for s in set(given) - {''}: out.loc[out.given == s, s] = 1.0
-    return out
+    return _consistent(out, rng)
