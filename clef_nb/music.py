@@ -26,7 +26,7 @@ SUBJECT_COLS = ['Patient ID', 'Age', 'Gender (male=1)', 'Weight (kg)', 'Height (
 # %% ../nbs/15f_music.ipynb #929207f6
 def _outcome(st, rng):
     "Cause-of-death code and LVEF (%) per subject from the simulated state."
-    lvef = np.clip(st.lvef - 22 + 4*rng.standard_normal(len(st)), 15, 70)   # the patient's latent LVEF, lowered for a heart-failure cohort, measured with sd 4
+    lvef = np.clip(st.lvef - 10 + 4*rng.standard_normal(len(st)), 15, 70)   # the patient's latent LVEF, lowered for a heart-failure cohort, measured with sd 4
     risk = 0.08*(40 - lvef) + 12*st.pvc + 0.03*(st.age - 60) + 0.7*rng.standard_normal(len(st))
     mode = np.select([lvef < 32, st.pvc > 0.03], [6, 3], 1)
     mode = np.where((mode == 6) & (rng.random(len(st)) < 0.1), 7, mode)
@@ -45,7 +45,7 @@ def write_music_fixture(
 )->pd.DataFrame: # subject-info rows as written
     "Write a small MUSIC in its real layout: `subject-info.csv` and 200 Hz X/Y/Z Holters."
     root, rng = Path(root), np.random.default_rng(seed)
-    ids = np.sort(rng.choice(np.arange(1, 1084), n, replace=False))
+    ids = np.sort(rng.choice(np.arange(1, max(1084, n + 100)), n, replace=False))   # MUSIC's ids run to P1083; a larger fixture goes on
     x, st = simulate_states(n, rng, pd.DataFrame(dict(pvc=np.where(rng.random(n) < 0.3, rng.uniform(0.03, 0.12, n), np.nan))), **mix('music'),
                             given=np.where(rng.random(n) < 0.5, 'mi', ''))   # about half of heart failure is ischaemic (assumed)
     cause, lvef = _outcome(st, rng)
