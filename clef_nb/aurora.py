@@ -13,8 +13,9 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 from .io import ECG, RecordNotFound, SignalFileError
 from .cache import CacheSpec, build_cache, open_cache
-from .synth import simulate, COUPLINGS
-from .tasks import MalformedRowError, need_file, read_table, skips, simulate_states, as_leads
+from .simulate import simulate, COUPLINGS
+from .fixtures import simulate_states, mix
+from .tasks import MalformedRowError, need_file, read_table, skips, as_leads
 
 # %% ../nbs/15g_aurora.ipynb #c528d2ee
 PARTICIPANT_COLS = ['pid', 'n_meas_inlab', 'n_meas_ambulatory', 'aurora_size', 'fitzpatrick_scale', 'bp_cuff_arm', 'in_feature_table', 'age', 'height',
@@ -35,6 +36,11 @@ def _waveform(ekg, rng):
     return pd.DataFrame(dict(t=t, ekg=ekg, optical=-5.8e5 + 50*np.sin(2*np.pi*1.2*t), pressure=2900 + rng.normal(0, 0.5, n),
                              accel_x=-0.89 + rng.normal(0, 0.001, n), accel_y=0.048 + rng.normal(0, 0.001, n), accel_z=0.427 + rng.normal(0, 0.001, n)))
 
+def _write_tsv(df:pd.DataFrame, path:Path):
+    "Write a float table as `to_csv(sep='\\t', index=False, float_format='%.5g')` does, byte for byte, but about four times faster."
+    row = '\t'.join(['%.5g']*df.shape[1])
+    path.write_text('\t'.join(df.columns) + '\n' + '\n'.join(row % r for r in map(tuple, df.to_numpy(float).tolist())).replace('nan', '') + '\n')
+
 def _participants(pids, st, rng):
     n = len(pids)
     return pd.DataFrame(dict(pid=pids, n_meas_inlab=14, aurora_size=rng.choice(list('SML'), n), fitzpatrick_scale=rng.integers(1, 7, n), bp_cuff_arm=rng.choice(list('LR'), n),
@@ -50,7 +56,7 @@ def write_aurora_fixture(
 )->pd.DataFrame: # participants.tsv as written
     "Write a small Aurora-BP in its real layout: the TSV tables and the calibration waveform files."
     root, rng = Path(root), np.random.default_rng(seed)
-    x, st = simulate_states(n + n_osc, rng)
+    x, st = simulate_states(n + n_osc, rng, **mix('aurora_bp'))
     x2, _ = simulate(st[list(COUPLINGS.index)], rng)
     pids = [f'a{i:03d}' for i in range(n)] + [f'o{i:03d}' for i in range(n_osc)]
     base_s, base_d = np.round(st.sbp + 5*rng.standard_normal(len(st))), np.round(st.dbp + 4*rng.standard_normal(len(st)))
@@ -66,7 +72,7 @@ def write_aurora_fixture(
             ekg = np.concatenate([x[i, 0], x2[i, 0]])[:9275].astype(float)
             ekg[rng.random(len(ekg)) < 0.002] = np.nan
             (root/rel).parent.mkdir(parents=True, exist_ok=True)
-            _waveform(ekg, rng).to_csv(root/rel, sep='\t', index=False, float_format='%.5g')
+            _write_tsv(_waveform(ekg, rng), root/rel)
             meas.append(dict(pid=pid, phase='initial', measurement='Calibration start 1', date_time=str(when), sbp=base_s[i], dbp=base_d[i], duration=18.5,
                              pressure_quality=1.0, optical_quality=0.98, waveform_file_path=rel, waveforms_generated=1))
     part = _participants(pids, st, rng)

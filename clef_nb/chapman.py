@@ -13,7 +13,8 @@ import pandas as pd
 import scipy.io as sio
 from .io import LEADS12, read_ecg, ECGError, parse_comments, _record_path, _read_header, _check_signal_files
 from .cache import CacheSpec, build_cache, open_cache
-from .tasks import CHAPMAN_LABELS, UnknownCodeError, MissingFileError, need_file, read_table, skips, simulate_states, as_leads
+from .tasks import CHAPMAN_LABELS, UnknownCodeError, MissingFileError, need_file, read_table, skips, as_leads
+from .fixtures import simulate_states, mix
 
 # %% ../nbs/15b_chapman.ipynb #638c5361
 SNOMED = pd.DataFrame([
@@ -60,6 +61,23 @@ _FINDINGS = {
     'RVH': dict(axis=125), 'LVH': dict(volt=2.2), 'ST': dict(af=0, hr=118), 'JEB': dict(af=0, hr=45, p_amp=0.03)}  # junctional escape: slow, no P
 
 # %% ../nbs/15b_chapman.ipynb #92d78af5
+_STATE = {'MI': 'mi', 'AQW': 'mi', 'LVH': 'lvh', 'LBBB': 'lbbb', 'RBBB': 'rbbb', 'ALS': 'lafb', '1AVB': 'avb1', 'AVB': 'avb1', 'PRIE': 'avb1',
+          '2AVB': 'avb_high', '2AVB1': 'avb_high', 'AFIB': 'afib', 'AF': 'flutter', 'STTC': 'sttc', 'STDD': 'sttc', 'TWC': 'sttc', 'TWO': 'sttc',
+          'STTU': 'sttc', 'VPB': 'ectopy_v', 'VB': 'ectopy_v', 'APB': 'ectopy_a'}  # label: the population state behind it
+
+_ECTOPY = {'VPB': ('n_pvc', 1), 'VB': ('n_pvc', 3), 'APB': ('n_pac', 1)}  # label: the beats a 10 s record must show
+
+def _simulate_shown(primary:np.ndarray, rng:np.random.Generator, tries:int=30)->tuple:
+    "Simulate records of labels `primary`; draw again (a new patient) any ectopy record whose 10 s show too few ectopic beats."
+    ov, given = pd.DataFrame([_FINDINGS[p] for p in primary]), np.array([_STATE.get(p, '') for p in primary], object)
+    x, st = simulate_states(len(primary), rng, ov, **mix('chapman'), given=given, own_states=False)
+    for _ in range(tries):
+        bad = np.flatnonzero([p in _ECTOPY and st[_ECTOPY[p][0]].iloc[i] < _ECTOPY[p][1] for i, p in enumerate(primary)])
+        if not bad.size: return x, st
+        x2, st2 = simulate_states(bad.size, rng, ov.iloc[bad].reset_index(drop=True), **mix('chapman'), given=given[bad], own_states=False)
+        x[bad] = x2; st = pd.concat([st.drop(index=bad), st2[st.columns].set_axis(bad)]).sort_index()
+    raise RuntimeError(f'{bad.size} Chapman fixture record(s) do not show their ectopy after {tries} draws, e.g. {primary[bad[0]]}')
+
 def _folder(i:int)->str:
     "A real WFDBRecords folder pair for fixture record number `i` (010 holds JS00001–JS00102, 011 from JS00105)."
     return 'WFDBRecords/01/010' if i <= 102 else 'WFDBRecords/01/011'
@@ -98,7 +116,7 @@ def write_chapman_fixture(
     "Write a small Chapman database in its real layout, with `ConditionNames_SNOMED-CT.csv` and CLEF-style split files."
     root, rng = Path(root), np.random.default_rng(seed)
     primary = np.array(CHAPMAN_LABELS, object)[rng.permutation(np.arange(n) % 38)]
-    x, st = simulate_states(n, rng, pd.DataFrame([_FINDINGS[p] for p in primary]))
+    x, st = _simulate_shown(primary, rng)
     code = dict(zip(SNOMED['Acronym Name'], SNOMED.Snomed_CT))
     name = {c: a for a, c in code.items()}
     rows = []

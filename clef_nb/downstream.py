@@ -51,8 +51,8 @@ def build_task_data(
 # %% ../nbs/15h_downstream.ipynb #82e4f0ed
 SCALES = {  # writer arguments per dataset; 'test' is each writer's own small default
     'test': {},
-    'eval': dict(ptbxl=dict(n=3600), chapman=dict(n=1520), mimic_lvef=dict(n_patients=3800), icentia11k=dict(n_patients=2000, seconds=30),
-                 mcmed=dict(n_patients=2700), music=dict(n=1540, seconds=30), aurora_bp=dict(n=1800))}
+    'eval': dict(ptbxl=dict(n=3600), chapman=dict(n=1520), mimic_lvef=dict(n_patients=3800), icentia11k=dict(n_patients=2300, seconds=30),
+                 mcmed=dict(n_patients=2700), music=dict(n=1540, seconds=30), aurora_bp=dict(n=2100))}
 
 def make_fixtures(
     root:Path, # folder to write the seven fixtures into

@@ -14,7 +14,8 @@ import wfdb
 from scipy.signal import decimate
 from .cache import CacheSpec, build_cache, open_cache
 from .signal import rpeaks
-from .tasks import ICENTIA_BEATS, ICENTIA_RHYTHMS, MalformedRowError, need_file, skips, simulate_states, write_wfdb, as_leads
+from .tasks import ICENTIA_BEATS, ICENTIA_RHYTHMS, MalformedRowError, need_file, skips, as_leads
+from .fixtures import simulate_states, write_wfdb, mix
 
 # %% ../nbs/15d_icentia.ipynb #f4420e52
 _STRETCH = {'N': dict(af=0, pvc=0, pac=0), 'S': dict(af=0, pvc=0, pac=0.15), 'V': dict(af=0, pvc=0.15, pac=0),
@@ -23,9 +24,8 @@ _STRETCH = {'N': dict(af=0, pvc=0, pac=0), 'S': dict(af=0, pvc=0, pac=0.15), 'V'
 def _plan(rng, k=9):
     "The stretch kinds of one segment: mostly sinus, with ectopy and AF/AFL episodes for some patients."
     kinds = ['N']*k
-    slots = rng.permutation(np.arange(1, k - 1))
-    for j, (kind, p) in enumerate([('S', 0.7), ('V', 0.7), ('AFIB', 0.5), ('AFL', 0.35)]):
-        if rng.random() < p: kinds[slots[j]] = kind
+    events = [kind for kind, p in [('S', 0.7), ('V', 0.7), ('AFIB', 0.5), ('AFL', 0.35)] if rng.random() < p]
+    for slot, kind in zip(rng.permutation(np.arange(1, k - 1)), rng.permutation(events)): kinds[slot] = str(kind)   # short segments hold fewer events
     return kinds
 
 # %% ../nbs/15d_icentia.ipynb #6eeb9b61
@@ -58,20 +58,22 @@ def write_icentia_fixture(
     n_patients:int=24, # number of patients
     seed:int=0, # everything is a function of this
     seconds:int=90, # length of each segment (the real ones are ≈ 70 min)
+    block:int=64, # patients simulated together
 )->pd.DataFrame: # one row per stretch: patient, segment, kind, state
     "Write a small Icentia11k in its real layout: RECORDS files, 250 Hz `ecg` segments and `.atr` annotations."
     root, rng, rows = Path(root), np.random.default_rng(seed), []
     k = seconds//10
-    for i in range(n_patients):
-        pid = f'p{i:05d}'; folder = root/f'p{i//1000:02d}'/pid
-        segs = [f'{pid}_s{s:02d}' for s in range(1 + (rng.random() < 0.25))]
-        for seg in segs:
-            kinds = _plan(rng, k)
-            x, st = simulate_states(k, rng, pd.DataFrame([_STRETCH[c] for c in kinds]))
-            samples, symbols, runs = _annotate(x, kinds, rng)
-            _write_segment(folder/seg, decimate(x[:, 0].reshape(-1), 2, zero_phase=True), samples, symbols, runs)
-            rows += [dict(patient=pid, segment=seg, stretch=j, kind=c, hr=h) for j, (c, h) in enumerate(zip(kinds, st.hr))]
-        (folder/'RECORDS').write_text('\n'.join(segs) + '\n')
+    for b in range(0, n_patients, block):   # simulate a block of patients' stretches at once: one call per stretch is slow
+        pids = [f'p{i:05d}' for i in range(b, min(b + block, n_patients))]
+        segs = {pid: [f'{pid}_s{s:02d}' for s in range(1 + (rng.random() < 0.25))] for pid in pids}
+        plan = [(pid, seg, _plan(rng, k)) for pid in pids for seg in segs[pid]]
+        x, st = simulate_states(k*len(plan), rng, pd.DataFrame([_STRETCH[c] for *_, kinds in plan for c in kinds]), **mix('icentia11k'), own_states=False)
+        for j, (pid, seg, kinds) in enumerate(plan):
+            xs, hr = x[j*k:(j + 1)*k], st.hr.to_numpy()[j*k:(j + 1)*k]
+            samples, symbols, runs = _annotate(xs, kinds, rng)
+            _write_segment(root/f'p{int(pid[1:])//1000:02d}'/pid/seg, decimate(xs[:, 0].reshape(-1), 2, zero_phase=True), samples, symbols, runs)
+            rows += [dict(patient=pid, segment=seg, stretch=i, kind=c, hr=h) for i, (c, h) in enumerate(zip(kinds, hr))]
+        for pid in pids: (root/f'p{int(pid[1:])//1000:02d}'/pid/'RECORDS').write_text('\n'.join(segs[pid]) + '\n')
     (root/'RECORDS').write_text(''.join(f'p{i//1000:02d}/p{i:05d}/\n' for i in range(n_patients)))
     return pd.DataFrame(rows)
 

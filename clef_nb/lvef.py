@@ -16,8 +16,8 @@ from .tasks import MalformedRowError, read_table, skips, as_leads
 
 # %% ../nbs/15c_lvef.ipynb #92d50b58
 def _lvef(e:pd.DataFrame, rng:np.random.Generator)->np.ndarray:
-    "A plausible LVEF (%) of each simulated ECG from its state."
-    ef = 64 - 30*e.strain - 0.35*(e.qrs - 90) - 8*e.af - 0.15*(e.hr - 70) + 6*rng.standard_normal(len(e))
+    "The measured LVEF (%) at each simulated ECG: its patient's latent LVEF plus echo measurement noise."
+    ef = e.lvef + 4*rng.standard_normal(len(e))   # the patient's latent LVEF (`clef_nb.simulate.latent_lvef`) measured with sd 4 points (assumed)
     return np.round(np.clip(ef, 10, 80), 1)
 
 def write_lvef_fixture(

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .cache import CacheSpec, build_cache, open_cache
-from .tasks import MCMED_ED_DISPO, MCMED_DC_DISPO, MCMED_ACUITY, MalformedRowError, need_file, read_table, skips, simulate_states, write_wfdb, as_leads
+from .tasks import MCMED_ED_DISPO, MCMED_DC_DISPO, MCMED_ACUITY, MalformedRowError, need_file, read_table, skips, as_leads
+from .fixtures import simulate_states, write_wfdb, mix
 
 # %% ../nbs/15e_mcmed.ipynb #7e0ab883
 VISIT_COLS = ['MRN', 'CSN', 'Visit_no', 'Visits', 'Age', 'Gender', 'Race', 'Ethnicity', 'Means_of_arrival', 'Triage_Temp', 'Triage_HR',
@@ -81,7 +82,7 @@ def write_mcmed_fixture(
     "Write a small MC-MED `data/` folder in its real layout."
     root, rng = Path(root), np.random.default_rng(seed)
     v = _visits(n_patients, rng)
-    x, st = simulate_states(len(v), rng)
+    x, st = simulate_states(len(v), rng, **mix('mcmed'))
     pst = st.groupby(v.MRN.to_numpy()).transform('first')  # a patient's age and sex stay the same across visits
     st[['age', 'sex']] = pst[['age', 'sex']].to_numpy()
     v = pd.concat([v, _visit_labels(st, rng)], axis=1).assign(Age=np.round(st.age).clip(18, 90).astype(int), Gender=st.sex.to_numpy())

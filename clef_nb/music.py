@@ -13,7 +13,8 @@ import pandas as pd
 from scipy.signal import resample_poly
 from .io import read_ecg, ECGError
 from .cache import CacheSpec, build_cache, open_cache
-from .tasks import MUSIC_OUTCOMES, MalformedRowError, read_table, skips, simulate_states, write_wfdb, as_leads
+from .tasks import MUSIC_OUTCOMES, MalformedRowError, read_table, skips, as_leads
+from .fixtures import simulate_states, write_wfdb, mix
 
 # %% ../nbs/15f_music.ipynb #64b6a6f1
 CAUSE = {0: 'survivor', 1: 'non-cardiac death', 3: 'SCD', 6: 'pump-failure death', 7: 'pump-failure death'}
@@ -25,7 +26,7 @@ SUBJECT_COLS = ['Patient ID', 'Age', 'Gender (male=1)', 'Weight (kg)', 'Height (
 # %% ../nbs/15f_music.ipynb #929207f6
 def _outcome(st, rng):
     "Cause-of-death code and LVEF (%) per subject from the simulated state."
-    lvef = np.clip(45 - 25*st.strain - 0.3*(st.qrs - 90) - 6*st.af + 7*rng.standard_normal(len(st)), 15, 70)
+    lvef = np.clip(st.lvef - 10 + 4*rng.standard_normal(len(st)), 15, 70)   # the patient's latent LVEF, lowered for a heart-failure cohort, measured with sd 4
     risk = 0.08*(40 - lvef) + 12*st.pvc + 0.03*(st.age - 60) + 0.7*rng.standard_normal(len(st))
     mode = np.select([lvef < 32, st.pvc > 0.03], [6, 3], 1)
     mode = np.where((mode == 6) & (rng.random(len(st)) < 0.1), 7, mode)
@@ -44,8 +45,9 @@ def write_music_fixture(
 )->pd.DataFrame: # subject-info rows as written
     "Write a small MUSIC in its real layout: `subject-info.csv` and 200 Hz X/Y/Z Holters."
     root, rng = Path(root), np.random.default_rng(seed)
-    ids = np.sort(rng.choice(np.arange(1, 1084), n, replace=False))
-    x, st = simulate_states(n, rng, pd.DataFrame(dict(pvc=np.where(rng.random(n) < 0.3, rng.uniform(0.03, 0.12, n), np.nan))))
+    ids = np.sort(rng.choice(np.arange(1, max(1084, n + 100)), n, replace=False))   # MUSIC's ids run to P1083; a larger fixture goes on
+    x, st = simulate_states(n, rng, pd.DataFrame(dict(pvc=np.where(rng.random(n) < 0.3, rng.uniform(0.03, 0.12, n), np.nan))), **mix('music'),
+                            given=np.where(rng.random(n) < 0.5, 'mi', ''))   # about half of heart failure is ischaemic (assumed)
     cause, lvef = _outcome(st, rng)
     holter = rng.random(n) > 0.06
     for i, (pid, ok) in enumerate(zip(ids, holter)):

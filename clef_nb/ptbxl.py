@@ -15,9 +15,10 @@ from scipy.signal import decimate
 from .io import LEADS12
 from .cache import CacheSpec, build_cache, open_cache
 import operator
-from .synth import COUPLINGS
+from .simulate import COUPLINGS
+from .fixtures import simulate_states, write_wfdb, mix
 from .tasks import (PTBXL_DIAGNOSTIC, PTBXL_FORM, PTBXL_RHYTHM, TASKS, UnknownCodeError, MalformedRowError,
-                           read_table, skips, simulate_states, write_wfdb, as_leads)
+                           read_table, skips, as_leads)
 
 # %% ../nbs/15a_ptbxl.ipynb #eeef004b
 DB_COLS = ['ecg_id', 'patient_id', 'age', 'sex', 'height', 'weight', 'nurse', 'site', 'device', 'recording_date', 'report',
@@ -71,6 +72,7 @@ def _merge(d:str, f:str='', r:str='')->dict:
 # %% ../nbs/15a_ptbxl.ipynb #60f462c5
 _OPS = {'>=': operator.ge, '<=': operator.le, '==': operator.eq, '<': operator.lt}
 _NEEDS_P = ('1AVB', '2AVB', 'LPR', 'LAO/LAE', 'RAO/RAE', 'WPW', 'PAC')
+_BASE = COUPLINGS.base.to_dict()  # a plain dict: `_criteria` runs for every statement of every record
 _EXTRA = {
     'NORM': [('af', '==', 0), ('hr', '>=', 50), ('hr', '<=', 100), ('strain', '<=', 0.1), ('qrs', '<', 110), ('pr', '>=', 120), ('pr', '<=', 200),
              ('volt', '>=', 0.5), ('volt', '<=', 1.8), ('qtc', '<', 460), ('t_amp', '>=', 0.6), ('pace', '==', 0)],
@@ -81,7 +83,7 @@ _EXTRA = {
 def _criteria(s:str)->list:
     "The defining feature of statement `s`: (column, operator, value) conditions on the simulated state."
     if s == 'NORM': return _EXTRA['NORM']
-    forced = [(p, '==' if p in ('af', 'pace') else '>=' if v > COUPLINGS.base.get(p, 0) else '<=', v) for p, v in _FINDINGS[s].items()]
+    forced = [(p, '==' if p in ('af', 'pace') else '>=' if v > _BASE.get(p, 0) else '<=', v) for p, v in _FINDINGS[s].items()]
     return forced + _EXTRA.get(s, []) + ([('af', '==', 0)] if s in _NEEDS_P else [])
 
 def _holds(s:str, state:dict, known_only:bool=False)->bool:
@@ -120,16 +122,25 @@ def _shown(a:pd.DataFrame, st:pd.DataFrame)->pd.DataFrame:
     return pd.DataFrame({k: [_holds(s, r) if s else True for s, r in zip(a[k], rows)] for k in ('diag', 'form', 'rhythm')})
 
 # %% ../nbs/15a_ptbxl.ipynb #2f8c271a
-_MIX = dict(age=(18, 95), p_male=0.52)  # PTB-XL: 52 % men, median age 62 (Wagner et al. 2020)
+_MIX = mix('ptbxl')  # PTB-XL's age range and share of men (`clef_nb.fixtures.MIXES`)
+_STATE = {**{s: 'mi' for s, (c, _) in PTBXL_DIAGNOSTIC.items() if c == 'MI'}, 'LVH': 'lvh', 'SEHYP': 'lvh', 'CLBBB': 'lbbb', 'ILBBB': 'lbbb',
+          'CRBBB': 'rbbb', 'IRBBB': 'rbbb', 'LAFB': 'lafb', 'LPFB': 'lafb', '1AVB': 'avb1', '2AVB': 'avb_high', '3AVB': 'avb_high',
+          **{s: 'sttc' for s, (_, sub) in PTBXL_DIAGNOSTIC.items() if sub in ('ISC_', 'ISCA', 'ISCI', 'NST_')},
+          'AFIB': 'afib', 'AFLT': 'flutter', 'PVC': 'ectopy_v', 'BIGU': 'ectopy_v', 'TRIGU': 'ectopy_v', 'PAC': 'ectopy_a', 'SVARR': 'ectopy_a'}  # statement: population state
+
+def _given(a:pd.DataFrame)->list:
+    "The population state behind each record's statements: its diagnostic statement's, else its rhythm's, else its form's ('' for none)."
+    return [_STATE.get(d) or _STATE.get(r) or _STATE.get(f, '') for d, r, f in zip(a.diag, a.rhythm, a.form)]
 
 def _simulate_shown(a:pd.DataFrame, rng:np.random.Generator, tries:int=30)->tuple:
     "Simulate the records of statements `a`; draw again (a new patient) any record that does not show all its statements."
     ov = _overrides(a)
-    x, st = simulate_states(len(a), rng, ov, **_MIX)
+    g = np.array(_given(a), object)
+    x, st = simulate_states(len(a), rng, ov, **_MIX, given=g, own_states=False)
     for _ in range(tries):
         bad = np.flatnonzero(~_shown(a, st).all(axis=1))
         if not bad.size: return x, st
-        x2, st2 = simulate_states(bad.size, rng, ov.iloc[bad].reset_index(drop=True), **_MIX)
+        x2, st2 = simulate_states(bad.size, rng, ov.iloc[bad].reset_index(drop=True), **_MIX, given=g[bad], own_states=False)
         x[bad] = x2; st = pd.concat([st.drop(index=bad), st2[st.columns].set_axis(bad)]).sort_index()
     raise RuntimeError(f'{bad.size} PTB-XL fixture record(s) do not show their statements after {tries} draws, e.g. {a.iloc[bad[0]].to_dict()}')
 
@@ -137,7 +148,6 @@ def _simulate_shown(a:pd.DataFrame, rng:np.random.Generator, tries:int=30)->tupl
 def _database(a, st, rng):
     "The `ptbxl_database.csv` rows for statements `a` and simulated state `st`."
     n = len(a)
-    pid = np.arange(n) + 1 + np.cumsum(rng.random(n) < 0)  # placeholder, replaced below
     repeat = np.r_[False, rng.random(n - 1) < 0.12]  # about one record in eight is a patient's second ECG
     pid = 15000 + np.cumsum(~repeat)
     fold = (rng.permutation(pid.max() + 1) % 10 + 1)[pid]

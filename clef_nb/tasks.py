@@ -4,21 +4,18 @@
 
 # %% auto #0
 __all__ = ['PTBXL_DIAGNOSTIC', 'PTBXL_FORM', 'PTBXL_RHYTHM', 'CHAPMAN_LABELS', 'MCMED_ED_DISPO', 'MCMED_DC_DISPO', 'MCMED_ACUITY',
-           'MUSIC_OUTCOMES', 'ICENTIA_BEATS', 'ICENTIA_RHYTHMS', 'TASKS', 'DATASETS', 'log', 'SKIP_COLS', 'Task',
-           'get_task', 'dataset_tasks', 'task_table', 'targets', 'labelled', 'LeakError', 'check_disjoint',
-           'shared_patients', 'drop_shared', 'DownstreamError', 'MissingFileError', 'UnknownCodeError',
-           'MalformedRowError', 'need_file', 'skips', 'read_table', 'simulate_states', 'write_wfdb', 'as_leads']
+           'MUSIC_OUTCOMES', 'ICENTIA_BEATS', 'ICENTIA_RHYTHMS', 'TASKS', 'DATASETS', 'SKIP_COLS', 'Task', 'get_task',
+           'dataset_tasks', 'task_table', 'targets', 'labelled', 'LeakError', 'check_disjoint', 'shared_patients',
+           'drop_shared', 'MissingClassError', 'class_counts', 'check_classes', 'DownstreamError', 'MissingFileError',
+           'UnknownCodeError', 'MalformedRowError', 'need_file', 'skips', 'read_table', 'as_leads']
 
-# %% ../nbs/15_tasks.ipynb #afdabfec
+# %% ../nbs/15_tasks.ipynb #367a274c
 import logging
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from .io import LEADS12, canonical_lead
-import wfdb
-from .synth import make_patients, log2risk, ecg_params, simulate, COUPLINGS, MIMIC_LEADS
-from .score2 import score2
 
 # %% ../nbs/15_tasks.ipynb #53335663
 @dataclass(frozen=True)
@@ -200,8 +197,36 @@ def drop_shared(
     "Remove from `downstream` every record of a patient the pretraining index holds."
     return downstream[~downstream['patient_id'].astype(str).isin(set(pretrain['patient_id'].astype(str)))].reset_index(drop=True)
 
+# %% ../nbs/15_tasks.ipynb #728fec33
+class MissingClassError(ValueError):
+    "A class of a task has no labelled record in a split that needs one."
+
+def class_counts(
+    task, # a `Task` or a task name (classification)
+    index:pd.DataFrame, # a downstream index with the task's `target` column and `split`
+)->pd.DataFrame: # labelled records per class (rows) and split (columns); no rows for a regression task
+    "Count the labelled records of each class of `task` in each split of `index`."
+    task = get_task(task); ix = index[labelled(task, index)]
+    if task.kind == 'regression': return pd.DataFrame(index=pd.Index([], name='class'))
+    y = targets(task, ix)
+    names = [f'not {task.classes[0]}', task.classes[0]] if task.kind == 'binary' else list(task.classes)
+    m = np.stack([1 - y, y], 1) if task.kind == 'binary' else np.eye(len(names))[y] if task.kind == 'multiclass' else y
+    return pd.DataFrame(m, columns=pd.Index(names, name='class')).groupby(ix['split'].to_numpy()).sum().T.astype(int)
+
+def check_classes(
+    task, # a `Task` or a task name
+    index:pd.DataFrame, # a downstream index with the task's `target` column and `split`
+    splits:tuple=('train', 'test'), # the splits every class must appear in
+)->pd.DataFrame: # `class_counts` of the required splits
+    "Raise `MissingClassError` naming the classes of `task` that some split of `splits` lacks."
+    task = get_task(task); c = class_counts(task, index).reindex(columns=list(splits), fill_value=0)
+    if len(miss := c[(c == 0).any(axis=1)]):
+        raise MissingClassError(f"task {task.name}: {len(miss)} class(es) absent from a split: " +
+                                '; '.join(f"{k} ({', '.join(s for s in splits if miss.loc[k, s] == 0)})" for k in miss.index))
+    return c
+
 # %% ../nbs/15_tasks.ipynb #9c8ebb8e
-log = logging.getLogger('clef_nb')
+_log = logging.getLogger('clef_nb')
 SKIP_COLS = ['record', 'reason']
 
 class DownstreamError(Exception): "A downstream dataset file or row that cannot be used; the message names it."
@@ -226,7 +251,7 @@ def skips(
     "A `skipped` table, logged when not empty."
     records = [str(r) for r in records]
     df = pd.DataFrame(dict(record=records, reason=reasons if not isinstance(reasons, str) else [reasons]*len(records)), columns=SKIP_COLS)
-    if len(df): log.warning('%s: skipped %d record(s), e.g. %s: %s', name, len(df), df.record.iloc[0], df.reason.iloc[0])
+    if len(df): _log.warning('%s: skipped %d record(s), e.g. %s: %s', name, len(df), df.record.iloc[0], df.reason.iloc[0])
     return df
 
 # %% ../nbs/15_tasks.ipynb #2bff0fd4
@@ -242,46 +267,7 @@ def read_table(
         why = (str(e).strip().splitlines() or [''])[0]
         raise MalformedRowError(f'{path}: {what} cannot be read as a table ({type(e).__name__}: {why})') from None
 
-# %% ../nbs/15_tasks.ipynb #bebc8276
-def simulate_states(
-    n:int, # number of ECGs (one patient each)
-    rng:np.random.Generator, # random source
-    overrides:pd.DataFrame=None, # n rows; columns among `COUPLINGS` params (`af` 0/1); NaN keeps the drawn value
-    age:tuple=(18, 91), # the dataset's (youngest, oldest) age
-    p_male:float=0.48, # the dataset's share of men
-)->tuple: # (signals (n, 12, 5000) float32 mV in `LEADS12` order, state: patient variables, `risk` (SCORE2 %, NaN outside 40–89), ECG parameters, measurements)
-    "Simulate `n` 10 s 12-lead ECGs at 500 Hz of fresh patients of the synthetic population, with some ECG parameters forced."
-    pts = make_patients(n, rng, age, p_male)
-    pts = pts.assign(risk=score2(pts.age, pts.sex, pts.sbp, pts.tc, pts.hdl, pts.smoking, pts.diabetes))
-    cov = pts.assign(male=(pts.sex == 'M').astype(float), log2risk=log2risk(pts))
-    prm = ecg_params(cov, rng.standard_normal((n, len(COUPLINGS))), rng)
-    prm['af'] = (rng.random(n) < prm.af).astype(float)
-    if overrides is not None:
-        for c in overrides.columns: prm[c] = overrides[c].to_numpy(float) if c not in prm else np.where(overrides[c].isna(), prm[c], overrides[c])
-    xs, tr = zip(*(simulate(prm.iloc[i:i + 64], rng) for i in range(0, n, 64)))
-    x = np.concatenate(xs)[:, [MIMIC_LEADS.index(l) for l in LEADS12]]
-    return x, pd.concat([pts, prm, pd.concat(tr)], axis=1)
-
-# %% ../nbs/15_tasks.ipynb #ebb8f232
-def write_wfdb(
-    path:Path, # record path without extension (folders are created)
-    x:np.ndarray, # (leads, samples) signal in mV (NaN is written as the format's missing value)
-    fs:float, # sampling rate, Hz
-    names:list, # signal names as the dataset spells them
-    gain:float=1000., # adu per mV
-    comments:list=(), # header comment lines, without `#`
-    base:tuple=None, # (base_time 'HH:MM:SS', base_date 'DD/MM/YYYY') for the record line, or None
-):
-    "Write one WFDB record (format 16, units mV) as a dataset's fixture."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    d = np.where(np.isnan(x), -32768, np.clip(np.round(np.nan_to_num(x)*gain), -32767, 32767)).astype('<i2')   # (leads, samples)
-    when = f" {pd.Timestamp(base[0]).strftime('%H:%M:%S')} {pd.to_datetime(base[1], dayfirst=True).strftime('%d/%m/%Y')}" if base else ''
-    cks = d.sum(-1, dtype=np.int64) % 65536
-    lines = [f'{path.name} {len(names)} {fs} {d.shape[1]}{when}',
-             *[f'{path.name}.dat 16 {gain}(0)/mV 16 0 {d[j, 0]} {cks[j]} 0 {nm}' for j, nm in enumerate(names)], *[f'# {c}' for c in comments]]
-    path.with_suffix('.hea').write_text('\n'.join(lines) + '\n')
-    np.ascontiguousarray(d.T).tofile(path.with_suffix('.dat'))
-
+# %% ../nbs/15_tasks.ipynb #67166e31
 def as_leads(
     leads, # one lead name, a list of names, or 'all'
     available:tuple=LEADS12, # the leads the dataset has

@@ -10,7 +10,7 @@ from clef_nb.music import read_music_index, write_music_fixture
 from clef_nb.aurora import read_aurora_index, write_aurora_fixture
 from clef_nb.icentia import read_icentia_index, write_icentia_fixture
 from clef_nb.io import read_ecg
-from clef_nb.tasks import write_wfdb
+from clef_nb.fixtures import write_wfdb
 
 
 def test_real_chapman_records(data, tmp_path):

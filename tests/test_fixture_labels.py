@@ -52,3 +52,44 @@ def test_paced_records_show_spikes_and_af_records_irregular_rr(ptbxl):
     codes = db.set_index('ecg_id').scp_codes.map(ast.literal_eval)
     af = [i for i, c in codes.items() if 'AFIB' in c or 'AFLT' in c]
     assert len(af) >= 4 and (truth.loc[af, 'af'] == 1).all()
+
+
+# Chapman acronym: conditions on the simulated state, from the labels' clinical meaning (SNOMED-CT names in `chapman.SNOMED`)
+CHAPMAN = {
+    'SR': [('af', 0, 0), ('hr', 60, 100)], 'SB': [('af', 0, 0), ('hr', 0, 60)], 'ST': [('af', 0, 0), ('hr', 100, 1e9)],
+    'AFIB': [('af', 1, 1)], 'AF': [('af', 1, 1)], 'SVT': [('af', 0, 0), ('hr', 150, 1e9)], 'AT': [('af', 0, 0), ('hr', 100, 1e9)],
+    'SA': [('af', 0, 0), ('rsa', 8, 1e9)], '1AVB': [('pr', 200, 1e9)], 'AVB': [('pr', 200, 1e9)], 'PRIE': [('pr', 200, 1e9)],
+    '2AVB': [('pr', 200, 1e9), ('hr', 0, 60)], '2AVB1': [('pr', 200, 1e9), ('hr', 0, 60)],
+    'LBBB': [('qrs', 120, 1e9)], 'RBBB': [('qrs', 120, 1e9)], 'WPW': [('pr', 0, 120), ('qrs', 110, 1e9)],
+    'VEB': [('qrs', 120, 1e9), ('hr', 0, 50)], 'JEB': [('hr', 0, 60)], 'LVH': [('volt', 1.8, 1e9)], 'RVH': [('axis', 90, 1e9)],
+    'ARS': [('axis', 90, 1e9)], 'ALS': [('axis', -1e9, -30)], 'QTIE': [('qtc', 460, 1e9)],
+    'STDD': [('strain', 0.5, 1)], 'TWO': [('strain', 0.8, 1)], 'STTC': [('strain', 0.3, 1)], 'TWC': [('strain', 0.3, 1)],
+    'MI': [('strain', 0.3, 1)], 'AQW': [('volt', 0, 1.0)],
+    'VPB': [('n_pvc', 1, 1e9)], 'VB': [('n_pvc', 3, 1e9)], 'APB': [('n_pac', 1, 1e9), ('af', 0, 0)]}
+
+
+@pytest.fixture(scope='module')
+def chapman(tmp_path_factory):
+    from clef_nb.chapman import write_chapman_fixture
+    root = tmp_path_factory.mktemp('chapman')
+    truth = write_chapman_fixture(root, seed=3).set_index('record_id')
+    tab = pd.concat([pd.read_csv(root/f'chapman_{s}.csv') for s in ('train', 'val', 'test')])
+    return truth, tab.assign(record_id=tab.ecg_path.str.extract(r'(JS\d+)\.mat$')[0]).set_index('record_id')
+
+
+def test_every_chapman_label_shows_its_clinical_feature(chapman):
+    truth, tab = chapman
+    checked, bad = 0, []
+    for rid, dx in tab.diagnose.items():
+        st = truth.loc[rid]
+        for s in dx.split(','):
+            for col, lo, hi in CHAPMAN.get(s, []):
+                checked += 1
+                if not lo <= st[col] <= hi: bad.append((rid, s, col, st[col]))
+    assert checked > 300 and not bad, bad[:5]
+
+
+def test_chapman_patients_are_drawn_for_their_state(chapman):
+    "Records labelled MI are picked for the infarct state; records of rhythm-only labels carry no infarct (nothing beyond their label is on)."
+    truth, _ = chapman
+    assert (truth.given[truth.label == 'MI'] == 'mi').all() and (truth.mi[truth.label.isin(['SR', 'SA', 'ST'])] == 0).all()

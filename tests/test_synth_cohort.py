@@ -2,7 +2,8 @@
 import gzip, hashlib
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, wfdb
-from clef_nb.synth import make_cohort, MIMIC_LEADS, MM_COLS, SENTINEL, ITEM_TC, ITEM_HDL, COUPLINGS
+from clef_nb.synth import make_cohort, MM_COLS, SENTINEL, ITEM_TC, ITEM_HDL
+from clef_nb.simulate import MIMIC_LEADS, COUPLINGS
 from clef_nb.io import read_ecg
 
 @pytest.fixture(scope='module')
@@ -50,3 +51,25 @@ def test_deterministic(tmp_path):
 def test_couplings_table_is_consistent():
     assert (COUPLINGS.lo <= COUPLINGS.base).all() and (COUPLINGS.base <= COUPLINGS.hi).all()
     assert COUPLINGS.rho.between(0, 1).all() and set(COUPLINGS.link) <= {'id', 'log', 'logit'}
+
+
+def test_cardiac_states_drive_the_cohort_ecgs(cohort):
+    "Each patient's cardiac states come from the population, stay the same across their ECGs, and force the parameters that define them."
+    from clef_nb.simulate import STATES
+    e = cohort.ecgs
+    assert set(STATES.index) | {'mi_territory', 'lvef'} <= set(e.columns)
+    assert (e.groupby('pid')[list(STATES.index) + ['lvef']].nunique() == 1).all(axis=None)
+    assert (e.qrs[e.lbbb > 0] == 155).all() and (e.qrs[(e.rbbb > 0) & (e.lbbb == 0)] == 145).all()
+    assert (e.af[e.afib > 0] == 1).all() and (e.pr[(e.avb1 > 0) & (e.avb_high == 0)] == 250).all()
+    assert e.lvef.between(10, 80).all()
+
+
+def test_population_states_follow_clinical_variables():
+    "Over a large population: infarcts rise with SCORE2, AF with age, LVH with blood pressure (the documented couplings, not a fit)."
+    import numpy as np
+    from clef_nb.simulate import population
+    p = population(20000, np.random.default_rng(0))
+    assert p.mi[p.log2risk > 1].mean() > 2*p.mi[p.log2risk < -1].mean()
+    assert p.afib[p.age > 75].mean() > 3*p.afib[p.age < 50].mean()
+    assert p.lvh[p.sbp > 150].mean() > 1.5*p.lvh[p.sbp < 120].mean()
+    assert p.lvef[p.mi > 0].mean() < p.lvef[p.mi == 0].mean() - 10

@@ -1,6 +1,6 @@
 "The downstream task registry: the 18 tasks, `targets` on every label kind, and its errors naming the bad row."
 import numpy as np, pandas as pd, pytest
-from clef_nb.tasks import TASKS, get_task, targets, labelled, check_disjoint, shared_patients, drop_shared, LeakError
+from clef_nb.tasks import TASKS, get_task, targets, labelled, check_disjoint, shared_patients, drop_shared, LeakError, class_counts, check_classes, MissingClassError
 
 
 def test_registry_shape():
@@ -38,3 +38,16 @@ def test_leakage_audit():
     pre = pd.DataFrame(dict(patient_id=[2, 3]))
     assert shared_patients(pre, down).shared_patients.sum() == 2
     assert drop_shared(pre, down).patient_id.tolist() == ['1']
+
+
+@pytest.mark.parametrize('name', [n for n, t in TASKS.items() if t.kind != 'regression'])
+def test_class_presence_per_split(name):
+    "Every class of every classification task is counted per split; a class missing from train or test is named."
+    t = get_task(name)
+    col = {'multilabel': list(t.classes), 'multiclass': list(t.classes), 'binary': [0, 1]}[t.kind]
+    ix = pd.DataFrame({'split': ['train']*len(col) + ['test']*len(col), t.target: col + col})
+    c = check_classes(t, ix)
+    assert c.shape == (max(len(t.classes), 2), 2) and (c >= 1).all(axis=None)
+    with pytest.raises(MissingClassError, match=f"task {name}: 1 class") as e: check_classes(t, ix.iloc[:-1])
+    assert '(test)' in str(e.value)
+    assert class_counts(t, ix.assign(split='val')).columns.tolist() == ['val']
