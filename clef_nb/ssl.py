@@ -57,9 +57,10 @@ class CLEF(SimCLR):
                  head:nn.Module=None, # optional projection head (CLEF uses none)
                  tau:float=0.07, # temperature
                  alpha:float=0.2, # floor α of the weight of any negative pair
-                 variant:str='paper'): # `paper` or `official`, see `clef_nb.losses`
+                 variant:str='paper', # `paper` or `official`, see `clef_nb.losses`
+                 terms:str='w+d'): # loss terms: 'w+d' (CLEF) or the ablations 'w', 'nce+d' (see `clef_loss`)
         super().__init__(encoder, head, tau)
-        self.alpha, self.variant = alpha, variant
+        self.alpha, self.variant, self.terms = alpha, variant, terms
 
     def forward(self,
                 x1:torch.Tensor, # (b, channels, samples) first views
@@ -69,7 +70,7 @@ class CLEF(SimCLR):
                )->torch.Tensor: # scalar loss over the global batch
         "Return the CLEF loss of two views of a batch of patients."
         z, risk, present = gather_views(self.embed(x1, x2), risk, present)
-        return clef_loss(z, risk, present, self.variant, self.tau, self.alpha)
+        return clef_loss(z, risk, present, self.variant, self.tau, self.alpha, self.terms)
 
 # %% ../nbs/13_ssl.ipynb #b78366c8
 class MoCo(nn.Module):

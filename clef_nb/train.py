@@ -55,6 +55,7 @@ class PretrainConfig:
     clip:float=0.0 # gradient-norm clipping; 0 disables it (the released code does not clip)
     tau:float=0.07 # contrastive temperature
     alpha:float=0.2 # CLEF floor of the negative weights
+    loss_terms:str='w+d' # CLEF's loss terms: 'w+d' (CLEF); ablations 'w' (no alignment term) and 'nce+d' (no negative weighting)
     use_present:bool=False # feed the fraction of metadata present to CLEF's missing-metadata factor
     moco_k:int=65536 # MoCo queue length (the released code's)
     moco_m:float=0.999 # MoCo key-encoder momentum
@@ -218,7 +219,7 @@ def build_method(cfg:PretrainConfig, total_steps:int, side:SideData=None)->torch
     torch.manual_seed(cfg.seed)
     enc = net1d(cfg.scale, in_channels=1)
     m = cfg.method
-    if m == 'clef': return CLEF(enc, tau=cfg.tau, alpha=cfg.alpha, variant=cfg.variant)
+    if m == 'clef': return CLEF(enc, tau=cfg.tau, alpha=cfg.alpha, variant=cfg.variant, terms=cfg.loss_terms)
     if m == 'simclr': return SimCLR(enc, tau=cfg.tau)
     if m == 'moco': return MoCo(enc, K=cfg.moco_k, m=cfg.moco_m, tau=cfg.tau)
     if m == 'byol': return BYOL(enc, tau=cfg.byol_tau, schedule=cfg.byol_schedule, total_steps=total_steps)
