@@ -20,12 +20,14 @@ _NUMBERED = r'^\d+[a-zA-Z0-9]*_'   # nbdev's rule for a page name (doclinks._nbp
 
 
 def _skip(flags):
-    "A `preproc` for execnb that skips non-code cells, `nbdev_export()` calls and flagged cells, as nbdev_test does."
+    "A `preproc` for execnb that skips non-code cells, `nbdev_export()` calls, `#| eval: false` cells and flagged cells, as nbdev_test does."
     from nbdev.process import extract_directives
     def f(cell):
         if cell.cell_type != 'code': return True
         if 'nbdev_export' + '(' in cell.source: return True
-        return bool(flags & extract_directives(cell, remove=False).keys())
+        d = extract_directives(cell, remove=False)
+        if [str(v).lower() for v in d.get('eval:', d.get('eval', []))] == ['false']: return True
+        return bool(flags & d.keys())
     return f
 
 

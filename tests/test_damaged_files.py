@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 from safetensors.torch import save_file
 from clef_nb.encoder import net1d, save_checkpoint, load_clef_checkpoint, CheckpointError
-from clef_nb.results import append_results, load_results, ResultsStoreError
+from clef_nb.results import append_results, load_results, ResultsStoreError, COLUMNS
 from clef_nb.cache import build_cache, open_cache, CacheError, CacheNotFound
 
 ROW = dict(model='clef-small', size='small', method='clef', variant='paper', checkpoint_hash='ab12', dataset='synthetic',
@@ -90,7 +90,7 @@ STORE_DAMAGE = {
     'foreign CSV': (lambda p: pd.DataFrame(dict(patient_id=[1, 2], age=[50, 61])).to_csv(p, index=False), 'not a clef_nb results store: line 1 lacks the columns model'),
     'empty file': (lambda p: p.write_text(''), 'empty file, not a results store'),
     'extra column': (lambda p: p.write_text('\n'.join(l + ',x' for l in p.read_text().splitlines()) + '\n'), 'line 1 has unknown columns'),
-    'row with an extra field': (lambda p: _edit(p, ',0.92,', ',0.92,0,'), 'line 4 (row 2) has 23 of 22 fields'),
+    'row with an extra field': (lambda p: _edit(p, ',0.92,', ',0.92,0,'), f'line 4 (row 2) has {len(COLUMNS) + 1} of {len(COLUMNS)} fields'),
     'a line pasted twice': (lambda p: p.write_text(p.read_text() + p.read_text().splitlines()[1] + '\n'), 'lines 2, 5 repeat one key'),
     'binary garbage': (lambda p: p.write_bytes(b'\xff\xfe\x00' + np.random.default_rng(1).bytes(300)), 'cannot be read as CSV'),
 }
