@@ -324,12 +324,11 @@ def create(cls:Run, cfg:PretrainConfig)->Run:
 
 # %% ../nbs/21_train.ipynb #eea521ef
 @patch
-def _side(self:Run)->SideData:
+def _side(self:Run, meta:pd.DataFrame)->SideData:
     "The prior-guided methods' side data: physiology and reports joined from `cfg.measurements`, signal estimates where a row has none."
     f = Path(self.cfg.measurements) if self.cfg.measurements else None
     if f is None or not f.is_file():
         raise FileNotFoundError(f"method {self.cfg.method!r} needs measurements= the data's machine_measurements.csv; got {self.cfg.measurements!r}")
-    meta = pd.read_csv(self.cfg.meta, dtype={'record_id': str, 'path': str})
     j, counts = join_measurements(meta, pd.read_csv(f, dtype=str, keep_default_na=False))
     j, n_sig = fill_from_signal(j, self.cache)
     side = SideData(j)
@@ -344,11 +343,12 @@ def setup(self:Run)->Run:
     "Open the cache and the metadata; build the method, the noise bank, the view generator, the optimiser and the schedule."
     cfg = self.cfg
     self.cache = open_cache(cfg.cache)
-    self.data = PretrainData(self.cache, pd.read_csv(cfg.meta, dtype={'record_id': str, 'path': str}))
+    meta = pd.read_csv(cfg.meta, dtype={'record_id': str, 'path': str})
+    self.data = PretrainData(self.cache, meta)
     if cfg.batch_size % self.world: raise ValueError(f'batch_size {cfg.batch_size} is not divisible by the {self.world} processes')
     self.spe = math.ceil(len(self.data) / cfg.batch_size)
     self.total = cfg.steps or max(1, round(cfg.epochs * self.spe))
-    if cfg.method in PRIOR_METHODS: self.data.side = self._side()
+    if cfg.method in PRIOR_METHODS: self.data.side = self._side(meta)
     self.method = self.model = build_method(cfg, self.total, self.data.side).to(self.dev)
     self.bank = (NoiseBank.nstdb(self.cache.spec.fs) if cfg.noise == 'nstdb' else NoiseBank.from_mat(cfg.noise, self.cache.spec.fs)).to(self.dev)
     self.g = torch.Generator(device=self.dev).manual_seed(cfg.seed * 1000 + self.rank)
