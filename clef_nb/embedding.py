@@ -253,12 +253,18 @@ def stored_embeddings(
     *,
     device:str='auto', # 'auto' (the GPU when there is one), 'cpu', 'cuda', …
     precision:str='fp32', # 'fp32', 'bf16' or 'auto' (see `embed`)
+    rows=None, # only these cache rows (positions; the usable ones among them are embedded, the rest stay NaN); default every usable row
 )->np.ndarray: # (len(cache), dim) float32; NaN rows where the cache skipped the record
-    "Compute (or load) the embeddings of every record of `cache`, stored beside it under their key."
+    "Compute (or load) the embeddings of every record of `cache` (or of `rows`), stored beside it under their key."
     enc = get_encoder(enc)
-    key = embedding_key(enc, cache, lead, precision); d = Path(cache.path)/'embeddings'; f = d/f'{key}.npy'
+    ok = cache.index.ok.to_numpy(); sel = np.zeros(len(ok), bool)
+    if rows is None: sel[:] = True
+    else: sel[np.asarray(rows, int)] = True
+    key = embedding_key(enc, cache, lead, precision)
+    if rows is not None: key += '-' + hashlib.sha1(np.flatnonzero(sel).tobytes()).hexdigest()[:8]
+    d = Path(cache.path)/'embeddings'; f = d/f'{key}.npy'
     if reuse and f.is_file(): return np.load(f)
-    rows, out = np.flatnonzero(cache.index.ok.to_numpy()), np.full((len(cache), enc.dim), np.nan, np.float32)
+    rows, out = np.flatnonzero(ok & sel), np.full((len(cache), enc.dim), np.nan, np.float32)
     out[rows] = embed(enc, cache, lead, rows, batch, device, progress, precision, adapt=True)
     d.mkdir(exist_ok=True); _save_atomic(f, out)
     f.with_suffix('.json').write_text(json.dumps(dict(encoder=enc.key, name=enc.name, lead=_leads(lead), prep=enc.prep, precision=precision,

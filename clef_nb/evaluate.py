@@ -123,6 +123,7 @@ def evaluate_task(
     progress:bool=True, # progress bars
     device:str='auto', # 'auto' (the GPU when there is one), 'cpu', 'cuda', …
     precision:str='fp32', # 'fp32', 'bf16' (autocast) or 'auto'
+    embeddings:np.ndarray=None, # the probe's (len(cache), dim) embeddings when the caller has them (default: `stored_embeddings`)
 )->tuple: # (DataFrame of result rows, list of `Run`)
     "Evaluate an encoder on one task with one protocol over seeds and label fractions; store the rows."
     if protocol not in PROTOCOLS: raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
@@ -131,7 +132,8 @@ def evaluate_task(
     val, test, tr_all = td.part('val'), td.part('test'), td.part('train')
     for s, r in (('train', tr_all), ('val', val), ('test', test)):
         if not len(r): raise ValueError(f"task {t.name} on {cache.path}: no usable rows in the {s} split")
-    X = stored_embeddings(enc, cache, lead, progress=progress, device=device, precision=precision) if protocol == 'probe' else None
+    if embeddings is not None and embeddings.shape[0] != len(cache): raise ValueError(f'embeddings: {embeddings.shape[0]} rows for a cache of {len(cache)} records')
+    X = (stored_embeddings(enc, cache, lead, progress=progress, device=device, precision=precision) if embeddings is None else embeddings) if protocol == 'probe' else None
     rows, runs, fitted = [], [], {}
     for frac in label_fractions:
         for seed in seeds:

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .cache import open_cache
 from .downstream import make_fixtures, build_task_data
 from .evaluate import evaluate_task
-from .embedding import get_encoder, random_encoder, checkpoint_encoder
+from .embedding import get_encoder, random_encoder, checkpoint_encoder, stored_embeddings
 from .finetune import FinetuneConfig
 from .metrics import paired_bootstrap
 from .results import load_results, append_results, ResultsStoreError
@@ -181,27 +181,40 @@ def noisy_cache(
     out:Path, # folder of the noisy copy (reused when complete)
     kind:str='mixture', # NSTDB kind: 'baseline_wander', 'muscle_artefact' or 'mixture'
     seed:int=0, # seed of the noise segments drawn
+    test_only:bool=False, # keep only the test records (their positions in `cache` in the index's `clean_row`): a probe needs no other
 ):
     "Copy a cache with recorded NSTDB noise added to its test records at `snr_db`."
     out = Path(out)
     if (out/'manifest.json').is_file(): return open_cache(out)
     bank = NoiseBank.nstdb(cache.spec.fs); nz = bank.noise[bank.kinds.index(kind)].numpy().reshape(-1, bank.noise.shape[-1])
     x, n = cache.signals, cache.signals.shape[-1]
+    test = cache.index.get('split', pd.Series('', index=cache.index.index)).eq('test').to_numpy()
+    keep = np.flatnonzero(test) if test_only else np.arange(len(x))
     tmp = out.with_name(out.name + '.tmp'); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     for f in Path(cache.path).iterdir():
-        if f.is_file() and f.name not in ('signals.npy', 'manifest.json'): shutil.copy2(f, tmp/f.name)
-    y = np.lib.format.open_memmap(tmp/'signals.npy', 'w+', np.float32, x.shape)
-    rng, test = np.random.default_rng(seed), cache.index.get('split', pd.Series('', index=cache.index.index)).eq('test').to_numpy()
-    for i in range(len(x)):
-        y[i] = x[i]
+        if f.is_file() and f.name not in ('signals.npy', 'manifest.json', 'index.csv', 'status.npy'): shutil.copy2(f, tmp/f.name)
+    ix = cache.index.iloc[keep].drop(columns=['cache_row', 'ok'], errors='ignore')
+    (ix.assign(clean_row=keep) if test_only else ix).to_csv(tmp/'index.csv', index=False)
+    status = np.load(Path(cache.path)/'status.npy')[keep]; np.save(tmp/'status.npy', status)
+    y = np.lib.format.open_memmap(tmp/'signals.npy', 'w+', np.float32, (len(keep),) + x.shape[1:])
+    rng = np.random.default_rng(seed)
+    for j, i in enumerate(keep):
+        y[j] = x[i]
         if not test[i]: continue
         st = rng.integers(0, nz.shape[-1] - n, x.shape[1]); seg = np.stack([nz[rng.integers(len(nz)), s:s + n] for s in st])  # (leads, samples)
         k = np.sqrt(x[i].var(-1) / (seg.var(-1) * 10 ** (snr_db / 10) + 1e-12))
-        y[i] += (k[:, None] * seg).astype(np.float32)
+        y[j] += (k[:, None] * seg).astype(np.float32)
     y.flush(); del y
     m = dict(cache.manifest); m['sources_key'] = f"{m.get('sources_key', '')}+nstdb:{kind}:{snr_db:g}dB:seed{seed}:test"
+    if test_only: m.update(sources_key=m['sources_key'] + ':only', n_records=len(keep), n_ok=int((status == 1).sum()))
     (tmp/'manifest.json').write_text(json.dumps(m)); os.replace(tmp, out)
     return open_cache(out)
+
+def _noisy_embeddings(enc, clean, noisy, lead, device):
+    "Probe embeddings under noise: the clean cache's, with its test rows replaced by those of `noisy` (a `test_only` copy)."
+    X = stored_embeddings(enc, clean, lead, progress=False, device=device).copy()
+    X[noisy.index.clean_row.to_numpy()] = stored_embeddings(enc, noisy, lead, progress=False, device=device)
+    return X
 
 # %% ../nbs/40_grid.ipynb #5c965813
 _PCFG = {f.name for f in fields(PretrainConfig)}
@@ -348,14 +361,17 @@ def run_eval_cell(
 )->pd.DataFrame: # the rows written
     "Evaluate one cell, keep its test predictions, and write its rows atomically."
     cache, syn = suite[c['task']]
+    enc, X = _encoder(c, enc_paths, {} if memo is None else memo), None
     if c['condition'] != 'clean':
         snr = float(c['condition'].split('-')[-1].removesuffix('dB'))
-        cache = noisy_cache(cache, snr, Path(work_dir)/'noisy'/f"{Path(cache.path).name}-{c['task']}-{snr:g}dB")
-    enc = _encoder(c, enc_paths, {} if memo is None else memo)
+        if c['protocol'] == 'probe':   # the probe trains on the clean records: embed only the noisy test records, once per cache and SNR
+            noisy = noisy_cache(cache, snr, Path(work_dir)/'noisy'/f"{Path(cache.path).name}-{snr:g}dB-test", test_only=True)
+            X = _noisy_embeddings(enc, cache, noisy, c['lead'], device)
+        else: cache = noisy_cache(cache, snr, Path(work_dir)/'noisy'/f"{Path(cache.path).name}-{c['task']}-{snr:g}dB")
     ft = FinetuneConfig(**p.get('finetune') or {})
     df, runs = evaluate_task(enc, c['task'], cache, protocol=c['protocol'], lead=c['lead'], seeds=(int(c['seed']),),
                              label_fractions=(float(c['label_fraction']),), n_boot=p['n_boot'], store=None, finetune_cfg=ft,
-                             synthetic=syn, progress=False, device=device)
+                             synthetic=syn, progress=False, device=device, embeddings=X)
     r = runs[0]; f = Path(store).parent/'preds'/f"{c['key']}.npz"; f.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=f.parent, suffix='.npz'); os.close(fd)
     np.savez(tmp, y=r.y, score=r.score, pid=r.pid.astype(str)); os.replace(tmp, f)
