@@ -100,6 +100,15 @@ def _fit(X, y, kind, C, n_classes, seed):
     fs = [_fit_binary(X, y[:, j], C, seed) for j in range(y.shape[1])]
     return lambda Z: np.stack([f(Z) for f in fs], 1)
 
+# %% ../nbs/30_probe.ipynb #3409da41
+_FITS = {}  # the last fitted probes, by the hash of everything a fit depends on
+
+def _fit_key(*parts)->str:
+    "Hash a probe fit's inputs: its training and validation rows and labels, task kind, classes, grid and seed."
+    h = hashlib.sha1()
+    for p in parts: h.update(np.ascontiguousarray(p).tobytes() if isinstance(p, np.ndarray) else repr(p).encode())
+    return h.hexdigest()
+
 # %% ../nbs/30_probe.ipynb #24093d58
 def linear_probe(
     X:np.ndarray, # (n, dim) embeddings of all rows
@@ -115,12 +124,17 @@ def linear_probe(
     "Fit a linear probe on standardised embeddings, choosing its regularisation on the validation split."
     if not np.isfinite(X[np.r_[train, val, test]]).all(): raise ValueError('embeddings of the selected rows contain NaN or inf')
     n_classes = n_classes or (int(y.max()) + 1 if kind == 'multiclass' else None)
-    sc = StandardScaler().fit(X[train]); Z = sc.transform(X)
-    fits, losses = [], []
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', ConvergenceWarning)
-        for C in Cs:
-            f = _fit(Z[train], y[train], kind, C, n_classes, seed); fits.append(f); pv = f(Z[val])
-            losses.append(float(np.abs(pv - y[val]).mean()) if kind == 'regression' else _logloss(y[val], pv, kind))
-    b = int(np.argmin(losses))
-    return fits[b](Z[test]), dict(C=float(Cs[b]), val_loss=dict(zip(map(float, Cs), losses)))
+    key = _fit_key(X[train], X[val], y[train], y[val], kind, n_classes, Cs, seed)
+    if key not in _FITS:
+        sc = StandardScaler().fit(X[train]); Z = sc.transform(X[np.r_[train, val]]); Zt, Zv = Z[:len(train)], Z[len(train):]
+        fits, losses = [], []
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', ConvergenceWarning)
+            for C in Cs:
+                f = _fit(Zt, y[train], kind, C, n_classes, seed); fits.append(f); pv = f(Zv)
+                losses.append(float(np.abs(pv - y[val]).mean()) if kind == 'regression' else _logloss(y[val], pv, kind))
+        b = int(np.argmin(losses))
+        _FITS[key] = (sc, fits[b], dict(C=float(Cs[b]), val_loss=dict(zip(map(float, Cs), losses))))
+        while len(_FITS) > 32: _FITS.pop(next(iter(_FITS)))
+    sc, f, info = _FITS[key]
+    return f(sc.transform(X[test])), dict(info)
