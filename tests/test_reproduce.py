@@ -32,10 +32,12 @@ def test_smoke_notebook_fills_every_table(tmp_path):
     assert not df.duplicated(KEY).any() and (df.cell != '').all()
     plan = pd.read_csv(work/'plan.csv')
     assert set(plan.status) <= {'ran', 'done'} | {s for s in plan.status if s.startswith('not run')}
+    timing = pd.read_csv(tmp_path/'timing.csv')                       # every cell that ran, with its seconds, beside the store
+    assert sorted(timing.key) == sorted(plan.key[plan.status == 'ran']) and (timing.seconds >= 0).all() and timing.cpu_seconds.sum() > 0
     # a second run finds every cell in the store and changes no number
     run()
     again = load_results(store); plan = pd.read_csv(work/'plan.csv')
-    assert 'ran' not in set(plan.status)
+    assert 'ran' not in set(plan.status) and len(pd.read_csv(tmp_path/'timing.csv')) == len(timing)
     pd.testing.assert_frame_equal(again.sort_values(IDENT).reset_index(drop=True), df.sort_values(IDENT).reset_index(drop=True))
 
 
