@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .cache import open_cache
 from .downstream import make_fixtures, build_task_data
 from .evaluate import evaluate_task
-from .embedding import get_encoder, random_encoder, checkpoint_encoder, stored_embeddings
+from .embedding import get_encoder, random_encoder, checkpoint_encoder, stored_embeddings, DeviceError
 from .finetune import FinetuneConfig
 from .metrics import paired_bootstrap
 from .results import load_results, append_results, ResultsStoreError
@@ -445,20 +445,29 @@ def _run(cells, p, suite, pdata, store, work, device, max_cells, progress):
     need = set(cells.needs[(cells.kind == 'eval') & (cells.status == 'pending')])
     cells.loc[(cells.kind == 'pretrain') & (cells.status != 'done') & ~cells.status.str.startswith('not run'), 'status'] = 'pending'
     cells.loc[(cells.kind == 'pretrain') & ~cells.key.isin(need) & (cells.status == 'pending'), 'status'] = 'done'
-    enc_paths, memo, n = {}, {}, 0
+    enc_paths, memo, n, failed = {}, {}, 0, set()
     todo = [i for kind in ('pretrain', 'eval', 'paired') for i in cells.index[(cells.kind == kind) & (cells.status == 'pending')]]
     for i in tqdm(todo, desc='grid cells', disable=not progress):
         if max_cells is not None and n >= max_cells: break
         c, t0, c0 = cells.loc[i].to_dict(), time.time(), time.process_time()
-        if c['kind'] == 'pretrain': enc_paths[c['key']] = run_pretrain_cell(c, pdata, work, device)
-        elif c['kind'] == 'eval':
-            for k in [c['needs']] if c['needs'] and c['needs'] not in enc_paths else []:
-                enc_paths[k] = run_pretrain_cell(cells[cells.key == k].iloc[0].to_dict(), pdata, work, device)
-            run_eval_cell(c, suite, enc_paths, p, store, work, device, memo)
-        else:
-            df = load_results(store); run_paired_cell(c, df[df.cell == c['needs'].split(',')[0]], store)
+        if bad := [k for k in filter(None, str(c.get('needs') or '').split(',')) if k in failed]:
+            cells.loc[i, 'status'] = f'failed: needs cell {bad[0]}, which failed'; failed.add(c['key']); continue
+        try:
+            if c['kind'] == 'pretrain': enc_paths[c['key']] = run_pretrain_cell(c, pdata, work, device)
+            elif c['kind'] == 'eval':
+                for k in [c['needs']] if c['needs'] and c['needs'] not in enc_paths else []:
+                    enc_paths[k] = run_pretrain_cell(cells[cells.key == k].iloc[0].to_dict(), pdata, work, device)
+                run_eval_cell(c, suite, enc_paths, p, store, work, device, memo)
+            else:
+                df = load_results(store); run_paired_cell(c, df[df.cell == c['needs'].split(',')[0]], store)
+        except (ResultsStoreError, DeviceError): raise                       # the store or the machine is at fault: stop
+        except Exception as e:                                              # this cell is at fault: say so, go on with the others
+            failed.add(c['key']); cells.loc[i, 'status'] = f'failed: {type(e).__name__}: {e}'[:300]
+            logging.getLogger('clef_nb').warning('grid cell %s (%s, %s, %s) failed: %s: %s', c['key'], c['kind'], c['row'], c.get('task'), type(e).__name__, e)
+            continue
         cells.loc[i, ['status', 'seconds', 'cpu_seconds']] = 'ran', time.time() - t0, time.process_time() - c0; n += 1
         _log_time(store, cells.loc[i])
+    if nf := cells.status.astype(str).str.startswith('failed').sum(): print(f'{nf} grid cells failed (their status says why); a rerun retries them')
     return cells
 
 def _log_time(store, c):

@@ -82,3 +82,20 @@ def test_bad_input_is_named_and_the_store_untouched(tmp_path):
     with pytest.raises(GridError, match="tables: no table named 'T-cls9'"): run_grid(['T-cls9'], 'smoke', results=tmp_path/'r.csv', work_dir=tmp_path/'w')
     with pytest.raises(GridError, match="scale: 'laptop'"): run_grid(['s13'], 'laptop', results=tmp_path/'r.csv', work_dir=tmp_path/'w')
     assert not (tmp_path/'r.csv').exists() and not (tmp_path/'w').exists()
+
+
+def test_a_failing_cell_is_reported_and_the_others_run(tmp_path, monkeypatch, capsys):
+    import clef_nb.grid as g
+    real = g.run_pretrain_cell
+    def broken(c, *a, **k):
+        if c['row'] == 'CLEF lead I': raise RuntimeError('simulated divergence')
+        return real(c, *a, **k)
+    monkeypatch.setattr(g, 'run_pretrain_cell', broken)
+    cells = run_grid(['s13'], 'smoke', seeds=[0], tasks=['aurora_sbp'], results=tmp_path/'r.csv', work_dir=tmp_path/'w', progress=False)
+    st = cells.set_index('row').status
+    assert st[cells.kind.eq('pretrain').values].loc['CLEF lead I'] == 'failed: RuntimeError: simulated divergence'
+    bad = cells[(cells.row == 'CLEF lead I') & (cells.kind == 'eval')]
+    assert len(bad) and bad.status.str.startswith('failed: needs cell').all()
+    assert (cells[(cells.row == 'CLEF') & (cells.kind == 'eval')].status == 'ran').all()
+    assert 'grid cells failed' in capsys.readouterr().out
+    assert set(load_results(tmp_path/'r.csv').model) == {'CLEF'}           # nothing stored for the failed row
