@@ -51,8 +51,8 @@ def build_task_data(
 # %% ../nbs/15h_downstream.ipynb #82e4f0ed
 SCALES = {  # writer arguments per dataset; 'test' is each writer's own small default
     'test': {},
-    'eval': dict(ptbxl=dict(n=3600), chapman=dict(n=1520), mimic_lvef=dict(n_patients=3800), icentia11k=dict(n_patients=2300, seconds=30),
-                 mcmed=dict(n_patients=2700), music=dict(n=1540, seconds=30), aurora_bp=dict(n=2100))}
+    'eval': dict(ptbxl=dict(n=3600), chapman=dict(n=1520), mimic_lvef=dict(n_patients=3800), icentia11k=dict(n_patients=2500, seconds=30),
+                 mcmed=dict(n_patients=2900), music=dict(n=1800, seconds=30), aurora_bp=dict(n=2100))}
 
 def make_fixtures(
     root:Path, # folder to write the seven fixtures into
@@ -65,9 +65,9 @@ def make_fixtures(
     writers = dict(ptbxl=write_ptbxl_fixture, chapman=write_chapman_fixture, mimic_lvef=write_lvef_fixture, icentia11k=write_icentia_fixture,
                    mcmed=write_mcmed_fixture, music=write_music_fixture, aurora_bp=write_aurora_fixture)
     out = {}
-    for i, ds in enumerate(datasets):
+    for ds in datasets:   # a dataset's seed is its place in DATASETS: the same fixture whichever others are written with it
         out[ds] = Path(root)/FIXTURE_DIRS[ds]
-        writers[ds](out[ds], seed=seed + i, **SCALES[scale].get(ds, {}))
+        writers[ds](out[ds], seed=seed + DATASETS.index(ds), **SCALES[scale].get(ds, {}))
     return out
 
 # %% ../nbs/15h_downstream.ipynb #010fd97d
