@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['CLAIMS', 'TITLES', 'plain', 'seed_cells', 'fmt', 'averages', 'Rendered', 'comparisons', 'render', 'datasets_frame',
-           'delta_figure', 'efficiency_figure', 'robustness_figure', 'render_all']
+           'delta_figure', 'efficiency_figure', 'robustness_figure', 'render_all', 'coverage']
 
 # %% ../nbs/41_tables.ipynb #0fa58bda
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
-from .grid import TABLES, BASELINES, SSL_FM, table_names
+from .grid import TABLES, BASELINES, SSL_FM, BEYOND, table_names
 from .metrics import seeds_summary
 from .tasks import TASKS, get_task
 
@@ -260,3 +260,17 @@ def render_all(
 )->list: # `Rendered` tables
     "Render the tables asked for."
     return [render(df, n, plan, figure, lead) for n in table_names(tables)]
+
+# %% ../nbs/41_tables.ipynb #b39533f9
+def coverage(
+    df:pd.DataFrame, # the results store
+    lead:str='I', # the main tables' test lead, or 'task'
+)->pd.DataFrame: # per model and size: tasks, pretraining seeds, evaluations (clean, main metric, all labels), other conditions, stored differences
+    "What a store holds, row by row: how many tasks and seeds each model has, so a reader sees at once what a table can rest on."
+    m = plain(df); full = _main_lead(m[(m.condition == 'clean') & (m.label_fraction == 1.0)], lead)
+    out = full.groupby(['model', 'size']).agg(tasks=('task', 'nunique'), seeds=('seed', 'nunique'), evaluations=('value', 'size'))
+    out['other_conditions'] = m.drop(index=full.index).groupby(['model', 'size']).size()   # other leads, noise, label fractions
+    d = df[(df.vs != '') & (df.subgroup == 'all')]
+    out['differences'] = d.groupby(['model', 'size']).size()
+    out = out.fillna(0).astype(int).reset_index(level='size')
+    return out.sort_values(['tasks', 'seeds', 'evaluations'], ascending=False)
