@@ -138,7 +138,7 @@ def evaluate_task(
     for frac in label_fractions:
         for seed in seeds:
             train = tr_all[label_subset(td.pid[tr_all], frac, seed)]
-            if protocol == 'probe':                  # lbfgs is deterministic: the same training rows give the same probe
+            if protocol == 'probe':                  # the solver is deterministic: the same training rows give the same probe
                 k = train.tobytes()
                 if k not in fitted: fitted[k] = linear_probe(X[td.rows], td.y, train, val, test, t.kind, t.n_classes or None)
                 p, info = fitted[k]

@@ -265,7 +265,7 @@ def plan(
     baselines:dict=None, # baseline label -> weights path
 )->pd.DataFrame: # one row per cell: kind, key, tables, row, size, seed, task, lead, protocol, label_fraction, condition, needs, status
     "Expand tables into the grid's cells, deduplicated by key."
-    from clef_nb.probe import task_data
+    from clef_nb.probe import task_data, SOLVER
     pre, cells, seeds = _pretrain_cells(p, pdata, p['sizes'], p['seeds']), {}, p['seeds']
     dh = {t: task_data(t, c, syn).data_hash for t, (c, syn) in suite.items()}
     def add(c, table):
@@ -291,7 +291,8 @@ def plan(
                             for proto in p['protocols']:
                                 for frac in fracs:
                                     what = dict(encoder=ekey, row=row, task=t, data=dh[t], lead=ld, protocol=proto, label_fraction=frac, seed=seed,
-                                                condition=cond, n_boot=p['n_boot'], finetune=p.get('finetune') if proto == 'finetune' else None)
+                                                condition=cond, n_boot=p['n_boot'], finetune=p.get('finetune') if proto == 'finetune' else None,
+                                                solver=SOLVER if proto == 'probe' else None)
                                     add(dict(kind='eval', key=cell_key(what), row=row, size=size, seed=seed, task=t, lead=ld, protocol=proto,
                                              label_fraction=frac, condition=cond, needs=espec.get('pretrain', ''), encoder=espec, status=why), name)
     _pairs(cells, tables, p)
