@@ -6,7 +6,7 @@
 __all__ = ['CacheSpec', 'fingerprint', 'read_row', 'build_cache', 'Cache', 'CacheError', 'CacheNotFound', 'open_cache']
 
 # %% ../nbs/03_cache.ipynb #3b658309
-import hashlib, json, logging, os, time
+import datetime, hashlib, json, logging, os, time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
@@ -18,6 +18,7 @@ with warnings.catch_warnings():  # without ipywidgets tqdm.auto draws text bars 
 from fastcore.basics import patch
 from .io import LEADS12, ECG, ECGError, read_ecg
 from .signal import preprocess
+from wfdb.io import _header
 
 # %% ../nbs/03_cache.ipynb #517647e1
 @dataclass(frozen=True)
@@ -59,6 +60,47 @@ def read_row(
     start = row.get('start_s')
     start = None if start in (None, '', 'nan') or pd.isna(start) else float(start)
     return read_ecg(Path(root)/row['path'], leads=list(spec.leads), start=start, seconds=None if start is None else spec.seconds)
+
+# %% ../nbs/03_cache.ipynb #8f65a19f
+_SIGNAL_SPEC = {f: (r.read_default, r.allowed_types) for f, r in _header.SIGNAL_SPECS.iterrows()}
+_RECORD_SPEC = {f: (r.read_default, r.allowed_types) for f, r in _header.RECORD_SPECS.iterrows()}
+
+def _parse_signal_lines(signal_lines):
+    "wfdb's `_header._parse_signal_lines` with its spec table read once: the fields of a header's signal lines."
+    fields = {f: [None]*len(signal_lines) for f in _SIGNAL_SPEC}
+    for ch in range(len(signal_lines)):
+        match = _header.rx_signal.match(signal_lines[ch])
+        if match is None: raise _header.HeaderSyntaxError('invalid syntax in signal line')
+        for f, v in zip(_SIGNAL_SPEC, match.groups()): fields[f][ch] = v
+        for f, (default, types) in _SIGNAL_SPEC.items():
+            if fields[f][ch] == '':
+                fields[f][ch] = default
+                if f == 'baseline' and fields['adc_zero'][ch] != '': fields['baseline'][ch] = int(fields['adc_zero'][ch])  # a missing baseline is ADC zero
+            elif types is _header.int_types: fields[f][ch] = int(fields[f][ch])
+            elif types is _header.float_types:
+                fields[f][ch] = float(fields[f][ch])
+                if f == 'adc_gain' and fields['adc_gain'][ch] == 0: fields['adc_gain'][ch] = 200.0  # a gain of 0 means 200
+    return fields
+
+def _parse_record_line(record_line):
+    "wfdb's `_header._parse_record_line` with its spec table read once: the fields of a header's record line."
+    match = _header.rx_record.match(record_line)
+    if match is None: raise _header.HeaderSyntaxError('invalid syntax in record line')
+    fields = dict(zip(_RECORD_SPEC, match.groups()))
+    for f, (default, types) in _RECORD_SPEC.items():
+        if fields[f] == '': fields[f] = default
+        elif types == _header.int_types: fields[f] = int(fields[f])
+        elif types == _header.float_types:
+            fields[f] = float(fields[f])
+            if f == 'fs' and round(fields[f], 8) == float(int(fields[f])): fields[f] = int(fields[f])  # an integral rate is an int
+        elif f == 'base_time': fields[f] = _header.wfdb_strptime(fields[f])
+        elif f == 'base_date': fields[f] = datetime.datetime.strptime(fields[f], '%d/%m/%Y').date()
+    if fields['base_date'] and fields['base_time']: fields['base_datetime'] = datetime.datetime.combine(fields['base_date'], fields['base_time'])
+    return fields
+
+_WFDB_PARSERS = getattr(_header, '_wfdb_own', (_header._parse_signal_lines, _header._parse_record_line))  # wfdb's own, kept for the check below
+_header._wfdb_own = _WFDB_PARSERS
+_header._parse_signal_lines, _header._parse_record_line = _parse_signal_lines, _parse_record_line
 
 # %% ../nbs/03_cache.ipynb #8d2c8986
 _FILES = dict(signals='signals.npy', index='index.csv', status='status.npy', manifest='manifest.json', skipped='skipped.jsonl')

@@ -10,6 +10,7 @@ __all__ = ['BEAT_SYMBOLS', 'DETECTORS', 'interp_nans', 'resample', 'bandpass', '
 import math
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 import numpy as np, pandas as pd, wfdb, wfdb.processing
 import matplotlib.pyplot as plt
@@ -45,6 +46,11 @@ def resample(
     return ss.resample_poly(x, r.numerator, r.denominator, axis=-1).astype(np.float32)
 
 # %% ../nbs/02_signal.ipynb #9edb5dea
+@lru_cache(maxsize=64)
+def _butter_sos(order, low, high, fs):
+    "A Butterworth band-pass as second-order sections, designed once per (order, corners, rate): a design costs as much as filtering a 12-lead record."
+    return ss.butter(order, [low, high], 'bandpass', fs=fs, output='sos')
+
 def bandpass(
     x:np.ndarray, # (leads, samples)
     fs:float, # sampling rate, Hz
@@ -54,8 +60,7 @@ def bandpass(
 )->np.ndarray: # filtered, same shape, float32
     "Zero-phase Butterworth band-pass filter along the last axis."
     if not 0 < low < high < fs / 2: raise SamplingRateError('signal', f'band {low}–{high} Hz needs fs > {2 * high} Hz, got {fs} Hz')
-    sos = ss.butter(order, [low, high], 'bandpass', fs=fs, output='sos')
-    return ss.sosfiltfilt(sos, x, axis=-1, padlen=min(x.shape[-1] - 1, int(2 * fs))).astype(np.float32)
+    return ss.sosfiltfilt(_butter_sos(order, low, high, fs).copy(), x, axis=-1, padlen=min(x.shape[-1] - 1, int(2 * fs))).astype(np.float32)
 
 def notch(
     x:np.ndarray, # (leads, samples)
@@ -143,8 +148,9 @@ def preprocess(
 # %% ../nbs/02_signal.ipynb #d7cecb0f
 def _qrs_envelope(x, fs):
     "QRS energy envelope of `x: (leads, samples)` averaged over leads, the band-passed magnitude and the slope."
-    x = np.nan_to_num(x - np.nanmedian(x, axis=-1, keepdims=True))
-    f = ss.sosfiltfilt(ss.butter(2, [5, 18], 'bandpass', fs=fs, output='sos'), x, axis=-1)
+    med = np.median(x, axis=-1, keepdims=True) if not np.isnan(x).any() else np.nanmedian(x, axis=-1, keepdims=True)  # the same numbers; nanmedian is slow
+    x = np.nan_to_num(x - med)
+    f = ss.sosfiltfilt(_butter_sos(2, 5, 18, fs).copy(), x, axis=-1)
     d = np.gradient(f, axis=-1)
     e = (d ** 2 / (np.median(np.abs(d), axis=-1, keepdims=True) ** 2 + 1e-12)).mean(0)
     w = max(1, int(0.12 * fs))
