@@ -6,10 +6,10 @@
 __all__ = ['CacheSpec', 'fingerprint', 'read_row', 'build_cache', 'Cache', 'CacheError', 'CacheNotFound', 'open_cache']
 
 # %% ../nbs/03_cache.ipynb #3b658309
-import datetime, hashlib, json, logging, os, time
+import bisect, datetime, hashlib, json, logging, os, time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, asdict, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 import numpy as np, pandas as pd
 import warnings
 from tqdm import TqdmWarning
@@ -49,6 +49,33 @@ def fingerprint(
     for f in sorted(hea.parent.glob(f'{hea.stem}.*')):
         if f.suffix != '.hea': h.update(f'{f.name}:{f.stat().st_size}'.encode())
     return h.hexdigest()[:12]
+
+# %% ../nbs/03_cache.ipynb #c0794509
+def _listed_fingerprint(path, folders):
+    "`fingerprint(path)` with the folder's listing taken from `folders` (filled once per folder) instead of a glob per record."
+    name = path.name
+    if any(c in name for c in '*?['): return fingerprint(path)   # a glob pattern in the name: let glob itself decide
+    if path.parent not in folders:
+        try: entries = {e.name: e for e in os.scandir(path.parent)}
+        except OSError: entries = {}
+        folders[path.parent] = entries, sorted(entries)
+    entries, names = folders[path.parent]
+    hea = entries.get(f'{name}.hea')
+    if hea is None or not hea.is_file(): return fingerprint(path)
+    h = hashlib.sha1(Path(f'{path}.hea').read_bytes())
+    for n in names[bisect.bisect_left(names, f'{name}.'):bisect.bisect_left(names, f'{name}/')]:   # the names glob(f'{name}.*') finds, in its sorted order
+        if PurePosixPath(n).suffix != '.hea': h.update(f'{n}:{entries[n].stat().st_size}'.encode())
+    return h.hexdigest()[:12]
+
+def _fingerprints(
+    root:Path, # dataset root
+    paths:list, # record paths relative to `root`, repeats allowed
+)->list: # `fingerprint(root/p)` for each of `paths`
+    "Fingerprint many records, listing each folder once: a glob per record reads a folder of thousands of records thousands of times."
+    folders, done = {}, {}
+    for p in paths:
+        if p not in done: done[p] = _listed_fingerprint(Path(root)/p, folders)
+    return [done[p] for p in paths]
 
 # %% ../nbs/03_cache.ipynb #88b763d0
 def read_row(
@@ -163,7 +190,7 @@ def build_cache(
     "Preprocess every record of `index` once into a memory-mapped cache in `out`, resuming a partial build."
     out, root, t0 = Path(out), Path(root), time.time()
     out.mkdir(parents=True, exist_ok=True)
-    index = index.reset_index(drop=True).assign(source_hash=[fingerprint(root/p) for p in index.path]).astype(str)
+    index = index.reset_index(drop=True).assign(source_hash=_fingerprints(root, list(index.path))).astype(str)
     if not _matches(out, index, spec): _fresh(out, index, spec)
     status = np.load(out/_FILES['status'], mmap_mode='r+')
     todo = np.flatnonzero(status == 0)
