@@ -57,7 +57,7 @@ SCALES = {  # writer arguments per dataset; 'test' is each writer's own small de
                  mcmed=dict(n_patients=2700), music=dict(n=1540, seconds=30), aurora_bp=dict(n=2100))}
 WRITERS = dict(ptbxl=write_ptbxl_fixture, chapman=write_chapman_fixture, mimic_lvef=write_lvef_fixture, icentia11k=write_icentia_fixture,
                mcmed=write_mcmed_fixture, music=write_music_fixture, aurora_bp=write_aurora_fixture)
-_COST = dict(icentia11k=6, aurora_bp=5, mimic_lvef=5, ptbxl=4, mcmed=3, chapman=2, music=1)   # relative time per dataset at 'eval' (measured): the longest start first
+_COST = dict(icentia11k=156, ptbxl=86, mimic_lvef=79, aurora_bp=66, mcmed=48, chapman=31, music=25)   # CPU seconds to write and cache each at 'eval' (measured): the longest start first
 
 def _write_one(job):
     "Write one dataset's fixture and, if asked, build its caches; return the dataset and its wall and CPU seconds."
