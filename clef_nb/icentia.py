@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import wfdb
-from scipy.signal import cheby1, sosfiltfilt
+from scipy.signal import cheby1, sosfilt_zi
 from wfdb.io.annotation import ann_label_table
 from .cache import CacheSpec, build_cache, open_cache
-from .signal import rpeaks
+from .signal import rpeaks, _sosfiltfilt
 from .tasks import ICENTIA_BEATS, ICENTIA_RHYTHMS, MalformedRowError, need_file, skips, as_leads
 from .fixtures import simulate_states, write_wfdb, mix
 
@@ -75,14 +75,15 @@ def write_atr(
 
 @lru_cache(maxsize=8)
 def _cheby(q, dtype):
-    "`scipy.signal.decimate`'s default anti-aliasing filter for factor `q` in `dtype`."
-    return np.asarray(cheby1(8, 0.05, 0.8/q, output='sos'), dtype=dtype)
+    "`scipy.signal.decimate`'s default anti-aliasing filter for factor `q` in `dtype`, and its `sosfilt_zi`."
+    sos = np.asarray(cheby1(8, 0.05, 0.8/q, output='sos'), dtype=dtype)
+    return sos, sosfilt_zi(sos)
 
 def _decimate2(x):
     "`scipy.signal.decimate(x, 2, zero_phase=True)` along the last axis, with the filter designed once."
     x = np.asarray(x)
     dt = x.dtype if np.issubdtype(x.dtype, np.inexact) and x.dtype != np.float16 else np.dtype(np.float64)
-    return sosfiltfilt(_cheby(2, dt).copy(), x, axis=-1)[..., ::2]
+    return _sosfiltfilt(*_cheby(2, dt), x)[..., ::2]
 
 # %% ../nbs/15d_icentia.ipynb #6ed3d157
 def _write_segment(path:Path, sig250, samples, symbols, runs):
