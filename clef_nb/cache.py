@@ -6,10 +6,10 @@
 __all__ = ['CacheSpec', 'fingerprint', 'read_row', 'build_cache', 'Cache', 'CacheError', 'CacheNotFound', 'open_cache']
 
 # %% ../nbs/03_cache.ipynb #3b658309
-import hashlib, json, logging, os, time
+import bisect, datetime, hashlib, json, logging, os, time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, asdict, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 import numpy as np, pandas as pd
 import warnings
 from tqdm import TqdmWarning
@@ -18,6 +18,8 @@ with warnings.catch_warnings():  # without ipywidgets tqdm.auto draws text bars 
 from fastcore.basics import patch
 from .io import LEADS12, ECG, ECGError, read_ecg
 from .signal import preprocess
+from contextlib import contextmanager
+from wfdb.io import _header
 
 # %% ../nbs/03_cache.ipynb #517647e1
 @dataclass(frozen=True)
@@ -49,6 +51,33 @@ def fingerprint(
         if f.suffix != '.hea': h.update(f'{f.name}:{f.stat().st_size}'.encode())
     return h.hexdigest()[:12]
 
+# %% ../nbs/03_cache.ipynb #c0794509
+def _listed_fingerprint(path, folders):
+    "`fingerprint(path)` with the folder's listing taken from `folders` (filled once per folder) instead of a glob per record."
+    name = path.name
+    if any(c in name for c in '*?['): return fingerprint(path)   # a glob pattern in the name: let glob itself decide
+    if path.parent not in folders:
+        try: entries = {e.name: e for e in os.scandir(path.parent)}
+        except OSError: entries = {}
+        folders[path.parent] = entries, sorted(entries)
+    entries, names = folders[path.parent]
+    hea = entries.get(f'{name}.hea')
+    if hea is None or not hea.is_file(): return fingerprint(path)
+    h = hashlib.sha1(Path(f'{path}.hea').read_bytes())
+    for n in names[bisect.bisect_left(names, f'{name}.'):bisect.bisect_left(names, f'{name}/')]:   # the names glob(f'{name}.*') finds, in its sorted order
+        if PurePosixPath(n).suffix != '.hea': h.update(f'{n}:{entries[n].stat().st_size}'.encode())
+    return h.hexdigest()[:12]
+
+def _fingerprints(
+    root:Path, # dataset root
+    paths:list, # record paths relative to `root`, repeats allowed
+)->list: # `fingerprint(root/p)` for each of `paths`
+    "Fingerprint many records, listing each folder once: a glob per record reads a folder of thousands of records thousands of times."
+    folders, done = {}, {}
+    for p in paths:
+        if p not in done: done[p] = _listed_fingerprint(Path(root)/p, folders)
+    return [done[p] for p in paths]
+
 # %% ../nbs/03_cache.ipynb #88b763d0
 def read_row(
     root:Path, # dataset root
@@ -60,6 +89,53 @@ def read_row(
     start = None if start in (None, '', 'nan') or pd.isna(start) else float(start)
     return read_ecg(Path(root)/row['path'], leads=list(spec.leads), start=start, seconds=None if start is None else spec.seconds)
 
+# %% ../nbs/03_cache.ipynb #8f65a19f
+_SIGNAL_SPEC = {f: (r.read_default, r.allowed_types) for f, r in _header.SIGNAL_SPECS.iterrows()}
+_RECORD_SPEC = {f: (r.read_default, r.allowed_types) for f, r in _header.RECORD_SPECS.iterrows()}
+
+def _parse_signal_lines(signal_lines):
+    "wfdb's `_header._parse_signal_lines` with its spec table read once: the fields of a header's signal lines."
+    fields = {f: [None]*len(signal_lines) for f in _SIGNAL_SPEC}
+    for ch in range(len(signal_lines)):
+        match = _header.rx_signal.match(signal_lines[ch])
+        if match is None: raise _header.HeaderSyntaxError('invalid syntax in signal line')
+        for f, v in zip(_SIGNAL_SPEC, match.groups()): fields[f][ch] = v
+        for f, (default, types) in _SIGNAL_SPEC.items():
+            if fields[f][ch] == '':
+                fields[f][ch] = default
+                if f == 'baseline' and fields['adc_zero'][ch] != '': fields['baseline'][ch] = int(fields['adc_zero'][ch])  # a missing baseline is ADC zero
+            elif types is _header.int_types: fields[f][ch] = int(fields[f][ch])
+            elif types is _header.float_types:
+                fields[f][ch] = float(fields[f][ch])
+                if f == 'adc_gain' and fields['adc_gain'][ch] == 0: fields['adc_gain'][ch] = 200.0  # a gain of 0 means 200
+    return fields
+
+def _parse_record_line(record_line):
+    "wfdb's `_header._parse_record_line` with its spec table read once: the fields of a header's record line."
+    match = _header.rx_record.match(record_line)
+    if match is None: raise _header.HeaderSyntaxError('invalid syntax in record line')
+    fields = dict(zip(_RECORD_SPEC, match.groups()))
+    for f, (default, types) in _RECORD_SPEC.items():
+        if fields[f] == '': fields[f] = default
+        elif types == _header.int_types: fields[f] = int(fields[f])
+        elif types == _header.float_types:
+            fields[f] = float(fields[f])
+            if f == 'fs' and round(fields[f], 8) == float(int(fields[f])): fields[f] = int(fields[f])  # an integral rate is an int
+        elif f == 'base_time': fields[f] = _header.wfdb_strptime(fields[f])
+        elif f == 'base_date': fields[f] = datetime.datetime.strptime(fields[f], '%d/%m/%Y').date()
+    if fields['base_date'] and fields['base_time']: fields['base_datetime'] = datetime.datetime.combine(fields['base_date'], fields['base_time'])
+    return fields
+
+_WFDB_PARSERS = (_header._parse_signal_lines, _header._parse_record_line)  # wfdb's own
+
+@contextmanager
+def _fast_headers():
+    "Parse WFDB headers with the two functions above inside the block only; wfdb's own are back after it."
+    own = _header._parse_signal_lines, _header._parse_record_line
+    _header._parse_signal_lines, _header._parse_record_line = _parse_signal_lines, _parse_record_line
+    try: yield
+    finally: _header._parse_signal_lines, _header._parse_record_line = own
+
 # %% ../nbs/03_cache.ipynb #8d2c8986
 _FILES = dict(signals='signals.npy', index='index.csv', status='status.npy', manifest='manifest.json', skipped='skipped.jsonl')
 
@@ -68,12 +144,13 @@ def _work_chunk(args):
     out, rows, records, root, spec, reader = args
     arr = np.load(Path(out)/_FILES['signals'], mmap_mode='r+')
     skipped = []
-    for r, row in zip(rows, records):
-        try:
-            e = preprocess(reader(root, row, spec), fs=spec.fs, seconds=spec.seconds, band=spec.band,
-                           mains=spec.mains, pad=spec.pad, where=spec.where, on_bad=spec.on_bad)
-            arr[r] = e.signal
-        except ECGError as err: skipped.append(dict(row=int(r), record=str(Path(root)/row['path']), error=type(err).__name__, reason=err.problem))
+    with _fast_headers():
+        for r, row in zip(rows, records):
+            try:
+                e = preprocess(reader(root, row, spec), fs=spec.fs, seconds=spec.seconds, band=spec.band,
+                               mains=spec.mains, pad=spec.pad, where=spec.where, on_bad=spec.on_bad)
+                arr[r] = e.signal
+            except ECGError as err: skipped.append(dict(row=int(r), record=str(Path(root)/row['path']), error=type(err).__name__, reason=err.problem))
     arr.flush()
     return rows, skipped
 
@@ -121,7 +198,7 @@ def build_cache(
     "Preprocess every record of `index` once into a memory-mapped cache in `out`, resuming a partial build."
     out, root, t0 = Path(out), Path(root), time.time()
     out.mkdir(parents=True, exist_ok=True)
-    index = index.reset_index(drop=True).assign(source_hash=[fingerprint(root/p) for p in index.path]).astype(str)
+    index = index.reset_index(drop=True).assign(source_hash=_fingerprints(root, list(index.path))).astype(str)
     if not _matches(out, index, spec): _fresh(out, index, spec)
     status = np.load(out/_FILES['status'], mmap_mode='r+')
     todo = np.flatnonzero(status == 0)

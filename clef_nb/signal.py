@@ -10,10 +10,12 @@ __all__ = ['BEAT_SYMBOLS', 'DETECTORS', 'interp_nans', 'resample', 'bandpass', '
 import math
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 import numpy as np, pandas as pd, wfdb, wfdb.processing
 import matplotlib.pyplot as plt
 from scipy import signal as ss
+from scipy.signal._arraytools import odd_ext as _odd_ext
 from .io import ECG, ECGError, SamplingRateError, QualityError, TooShortError
 
 # %% ../nbs/02_signal.ipynb #faba9cf9
@@ -34,6 +36,12 @@ def interp_nans(
     return np.where(ok, x, xp + w * (xq - xp))
 
 # %% ../nbs/02_signal.ipynb #c3bb6f33
+@lru_cache(maxsize=32)
+def _fir(up, down, dtype):
+    "`resample_poly`'s default anti-aliasing FIR filter for `up`/`down` (Kaiser window, β = 5), in `dtype`, designed once."
+    m = max(up, down)
+    return np.asarray(ss.firwin(2 * 10 * m + 1, 1. / m, window=('kaiser', 5.0)), dtype=dtype)
+
 def resample(
     x:np.ndarray, # (leads, samples)
     fs:float, # its sampling rate, Hz
@@ -42,9 +50,29 @@ def resample(
     "Resample `x` from `fs` to `fs_out` with a polyphase filter."
     if fs == fs_out: return np.asarray(x, np.float32)
     r = Fraction(fs_out / fs).limit_denominator(1000)
-    return ss.resample_poly(x, r.numerator, r.denominator, axis=-1).astype(np.float32)
+    x = np.asarray(x)
+    window = _fir(r.numerator, r.denominator, x.dtype) if x.dtype in (np.float32, np.float64) else ('kaiser', 5.0)  # the filter resample_poly would design
+    return ss.resample_poly(x, r.numerator, r.denominator, axis=-1, window=window).astype(np.float32)
 
 # %% ../nbs/02_signal.ipynb #9edb5dea
+@lru_cache(maxsize=64)
+def _butter_sos(order, low, high, fs):
+    "A Butterworth band-pass as second-order sections and their steady-state initial conditions, designed once per (order, corners, rate)."
+    sos = ss.butter(order, [low, high], 'bandpass', fs=fs, output='sos')
+    return sos, ss.sosfilt_zi(sos)
+
+def _sosfiltfilt(sos, zi, x, padlen=None):
+    "`scipy.signal.sosfiltfilt(sos, x, axis=-1, padlen=padlen)` (odd padding) with `zi = sosfilt_zi(sos)` given: the same steps, without solving for `zi` per call."
+    ntaps = 2*len(sos) + 1 - min((sos[:, 2] == 0).sum(), (sos[:, 5] == 0).sum())
+    edge = ntaps*3 if padlen is None else padlen
+    if x.shape[-1] <= edge: raise ValueError(f'The length of the input vector x must be greater than padlen, which is {edge}.')
+    ext = _odd_ext(x, edge, axis=-1) if edge > 0 else x
+    zi = zi.reshape([len(sos)] + [1]*(x.ndim - 1) + [2])
+    y, _ = ss.sosfilt(sos, ext, axis=-1, zi=zi*ext[..., :1])
+    y, _ = ss.sosfilt(sos, y[..., ::-1], axis=-1, zi=zi*y[..., -1:])
+    y = y[..., ::-1]
+    return y[..., edge:-edge] if edge > 0 else y
+
 def bandpass(
     x:np.ndarray, # (leads, samples)
     fs:float, # sampling rate, Hz
@@ -54,8 +82,7 @@ def bandpass(
 )->np.ndarray: # filtered, same shape, float32
     "Zero-phase Butterworth band-pass filter along the last axis."
     if not 0 < low < high < fs / 2: raise SamplingRateError('signal', f'band {low}–{high} Hz needs fs > {2 * high} Hz, got {fs} Hz')
-    sos = ss.butter(order, [low, high], 'bandpass', fs=fs, output='sos')
-    return ss.sosfiltfilt(sos, x, axis=-1, padlen=min(x.shape[-1] - 1, int(2 * fs))).astype(np.float32)
+    return _sosfiltfilt(*_butter_sos(order, low, high, fs), np.asarray(x), padlen=min(x.shape[-1] - 1, int(2 * fs))).astype(np.float32)
 
 def notch(
     x:np.ndarray, # (leads, samples)
@@ -143,8 +170,9 @@ def preprocess(
 # %% ../nbs/02_signal.ipynb #d7cecb0f
 def _qrs_envelope(x, fs):
     "QRS energy envelope of `x: (leads, samples)` averaged over leads, the band-passed magnitude and the slope."
-    x = np.nan_to_num(x - np.nanmedian(x, axis=-1, keepdims=True))
-    f = ss.sosfiltfilt(ss.butter(2, [5, 18], 'bandpass', fs=fs, output='sos'), x, axis=-1)
+    med = np.median(x, axis=-1, keepdims=True) if not np.isnan(x).any() else np.nanmedian(x, axis=-1, keepdims=True)  # the same numbers; nanmedian is slow
+    x = np.nan_to_num(x - med)
+    f = _sosfiltfilt(*_butter_sos(2, 5, 18, fs), x)
     d = np.gradient(f, axis=-1)
     e = (d ** 2 / (np.median(np.abs(d), axis=-1, keepdims=True) ** 2 + 1e-12)).mean(0)
     w = max(1, int(0.12 * fs))
