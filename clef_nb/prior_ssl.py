@@ -16,7 +16,7 @@ from .losses import gather_rows, gather_views, _unit
 from .ssl import SimCLR, _dim
 from .priors import (PHYSIO, PhysioPriorError, check_physio, physio_prior, prior_loss, score2_prior,
                             physio_from_measurements, physio_from_signal, fit_physio, standardise_physio)
-from .text import Vocab, TextEncoder, encode, report_texts, report_similarity, save_vocab, load_vocab, ReportError
+from .text import Vocab, TEXT_ENCODER, build_text_encoder, encode, report_texts, report_similarity, save_vocab, load_vocab, ReportError
 
 # %% ../nbs/13a_prior_ssl.ipynb #2c514ec6
 class PhysioCLR(SimCLR):
@@ -86,11 +86,12 @@ class ReportCLIP(nn.Module):
                  head:nn.Module=None, # optional ECG projection head (output size `dim`)
                  tau:float=0.07, # initial temperature (CLIP); FG-CLEP starts at κ = 10, b = −10 as SigLIP
                  text_emb:int=64, # token embedding size of the text encoder
+                 text_encoder:str=TEXT_ENCODER, # 'bow' or 'transformer' (`clef_nb.text.build_text_encoder`)
                  min_sim:float=0.): # FG-CLEP: similarities below this are not softened
         super().__init__()
         if loss not in ('clip', 'fgclep'): raise ValueError(f"loss must be 'clip' or 'fgclep', got {loss!r}")
         d = _dim(encoder, dim)
-        self.encoder, self.head, self.text, self.loss, self.min_sim = encoder, head or nn.Identity(), TextEncoder(len(vocab), d, text_emb), loss, min_sim
+        self.encoder, self.head, self.text, self.loss, self.min_sim = encoder, head or nn.Identity(), build_text_encoder(text_encoder, len(vocab), d, text_emb), loss, min_sim
         self.log_scale = nn.Parameter(torch.tensor(math.log(1 / tau) if loss == 'clip' else math.log(10.)))
         if loss == 'fgclep': self.bias = nn.Parameter(torch.tensor(-10.))
         self.register_buffer('idf', vocab.idf.clone())
@@ -179,10 +180,11 @@ def build_prior_method(
     tau:float=0.07, # temperature
     alpha:float=0.2, # floor α (physiology priors)
     lam:float=1., # alignment weight (physiology priors)
+    text_encoder:str=TEXT_ENCODER, # the report methods' text encoder, 'bow' or 'transformer'
 )->nn.Module:
     "Build a prior-guided pretraining method around `encoder`."
     if name in ('physioclr', 'clef+physio'): return PhysioCLR(encoder, tau=tau, alpha=alpha, lam=lam, with_risk=name == 'clef+physio')
     if name in ('clip', 'fgclep'):
         if side is None: raise ReportError(f"method {name!r} needs the side data's vocabulary (side=SideData(...))")
-        return ReportCLIP(encoder, side.vocab, name, tau=tau)
+        return ReportCLIP(encoder, side.vocab, name, tau=tau, text_encoder=text_encoder)
     raise ValueError(f"method must be one of {', '.join(PRIOR_METHODS)}; got {name!r}")
