@@ -43,6 +43,7 @@ class PretrainConfig:
     variant:str='official' # CLEF loss variant: 'official' (the released code's arithmetic, verified) or 'paper' (our reading of the equations)
     leads:str='random' # 'random' (CLEF) or one lead for every view (e.g. 'I')
     measurements:str='' # `machine_measurements.csv` of the data, needed by the prior-guided methods (physiology and reports)
+    text_encoder:str='bow' # report encoder of clip and fgclep: 'bow' or 'transformer' (`clef_nb.text.TEXT_ENCODERS`)
     pair:str='record' # second view from the same 'record' (CLEF) or another ECG of the same 'patient'
     batch_size:int=64 # patients per step, over all processes
     steps:int=0 # optimisation steps; 0 means `epochs` passes over the training patients
@@ -223,7 +224,7 @@ def build_method(cfg:PretrainConfig, total_steps:int, side:SideData=None)->torch
     if m == 'simclr': return SimCLR(enc, tau=cfg.tau)
     if m == 'moco': return MoCo(enc, K=cfg.moco_k, m=cfg.moco_m, tau=cfg.tau)
     if m == 'byol': return BYOL(enc, tau=cfg.byol_tau, schedule=cfg.byol_schedule, total_steps=total_steps)
-    if m in PRIOR_METHODS: return build_prior_method(m, enc, side, tau=cfg.tau, alpha=cfg.alpha)
+    if m in PRIOR_METHODS: return build_prior_method(m, enc, side, tau=cfg.tau, alpha=cfg.alpha, text_encoder=cfg.text_encoder)
     raise ValueError(f"method must be one of clef, simclr, moco, byol, {', '.join(PRIOR_METHODS)}; got {m!r}")
 
 # %% ../nbs/21_train.ipynb #ac0737f0

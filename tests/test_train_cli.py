@@ -37,7 +37,7 @@ def _argv(cfg): return [x for k, v in asdict(cfg).items() for x in (f'--{k}', st
 def test_every_field_round_trips():
     "Every field given on the command line, as defaults and as other values, parses back to the same config."
     assert _parse(_argv(PretrainConfig())) == PretrainConfig()
-    other = PretrainConfig(cache='c', meta='m.csv', out_dir='o', scale='medium', method='moco', variant='paper', measurements='mm.csv', leads='I',
+    other = PretrainConfig(cache='c', meta='m.csv', out_dir='o', scale='medium', method='moco', variant='paper', measurements='mm.csv', text_encoder='transformer', leads='I',
                            pair='patient', batch_size=32, steps=7, epochs=2.5, lr=3e-4, weight_decay=0.0, schedule='warmup_cosine',
                            t0_epochs=4.0, warmup=0.1, clip=1.0, tau=0.1, alpha=0.3, loss_terms='w', use_present=True, moco_k=64, moco_m=0.99,
                            byol_tau=0.99, byol_schedule='cosine', noise='noises.mat', noise_rms=0.05, p_mask=0.0, seed=7,
