@@ -6,7 +6,8 @@
 __all__ = ['PARAMS', 'ANGLES', 'PUBLISHED', 'param_features', 'TruthError', 'EvalData', 'eval_data', 'task_truth', 'r2_ci',
            'learnability', 'cohort_explained']
 
-# %% ../nbs/15i_learnability.ipynb #9815f0a8
+# %% ../nbs/15i_learnability.ipynb #a1adade1
+import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from .downstream import FIXTURE_DIRS, make_fixtures, build_task_data
 from .probe import task_data, linear_probe
 from .metrics import bootstrap_ci, patient_weights
 from .embedding import get_encoder, stored_embeddings
+
+_log = logging.getLogger('clef_nb')
 
 # %% ../nbs/15i_learnability.ipynb #06a06b31
 PARAMS = (*COUPLINGS.index, 'pace', 'rr_interval', 'n_beats', 'n_pvc', 'n_pac', 'qt', 'p_axis', 'qrs_axis', 't_axis')
@@ -185,6 +188,7 @@ def learnability(
         c, c_lo, c_hi, _, _ = _fit_score(param_features(truth), td, every, n_boot, seed)
         rm, r, r_lo, r_hi, n_r = _risk_probe(td, truth, n_boot, seed)
         gain, ok = _gain(t, f, c)
+        _log.info('learnability %s: floor %.3f, ceiling %.3f, risk only %.3f (%s)', t.name, f, c, r, rm)
         rows.append(dict(task=t.name, dataset=t.dataset, kind=t.kind, metric=t.metric, lead=t.leads[0], n_train=int((td.split == 'train').sum()),
                          n_test=len(te), test_patients=len(np.unique(td.pid[te])), floor=f, floor_lo=f_lo, floor_hi=f_hi,
                          ceiling=c, ceiling_lo=c_lo, ceiling_hi=c_hi, gain=gain, passes=ok,
