@@ -198,7 +198,7 @@ def learnability(
     out.attrs.update(n_pass=int(out.passes.sum()), n_tasks=len(out), encoder=enc.key, scale=data.scale, rule='ceiling − floor ≥ 0.05 AUROC, or ceiling MAE ≤ 0.9 × floor MAE')
     return out
 
-# %% ../nbs/15i_learnability.ipynb #52f4073c
+# %% ../nbs/15i_learnability.ipynb #cd052a61
 def _patients_split(pid:np.ndarray, seed:int)->np.ndarray:
     "'train', 'val' or 'test' per row: 60/20/20 of the patients in a seeded random order."
     ids = np.unique(pid); rank = np.empty(len(ids), int); rank[np.random.default_rng(seed).permutation(len(ids))] = np.arange(len(ids))
@@ -225,7 +225,7 @@ def cohort_explained(
                          mae=m['value'], mae_lo=m['lo'], mae_hi=m['hi']))
     return pd.DataFrame(rows).set_index('target')
 
-# %% ../nbs/15i_learnability.ipynb #6f5636f6
+# %% ../nbs/15i_learnability.ipynb #374c1ecd
 PUBLISHED = pd.DataFrame([
     ('Attia et al. 2019, Circ Arrhythm Electrophysiol 12:e007284 (doi:10.1161/CIRCEP.119.007284)', 'age from 12-lead ECG, CNN; 275,056 test patients (Mayo Clinic)',
      'MAE 6.9 ± 5.6 years; R² 0.7', True),
