@@ -447,6 +447,8 @@ def _run(cells, p, suite, pdata, store, work, device, max_cells, progress):
     need = set(cells.needs[(cells.kind == 'eval') & (cells.status == 'pending')])
     cells.loc[(cells.kind == 'pretrain') & (cells.status != 'done') & ~cells.status.str.startswith('not run'), 'status'] = 'pending'
     cells.loc[(cells.kind == 'pretrain') & ~cells.key.isin(need) & (cells.status == 'pending'), 'status'] = 'done'
+    finished = np.array([(work/'pretrain'/k/'done.json').is_file() for k in cells.key], bool)   # pretrained before: found, not run (nor timed) again
+    cells.loc[(cells.kind == 'pretrain') & (cells.status == 'pending') & finished, 'status'] = 'done'
     enc_paths, memo, n, failed = {}, {}, 0, set()
     todo = [i for kind in ('pretrain', 'eval', 'paired') for i in cells.index[(cells.kind == kind) & (cells.status == 'pending')]]
     for i in tqdm(todo, desc='grid cells', disable=not progress):

@@ -93,7 +93,12 @@ def eval_data(
     if bad := [d for d in datasets if d not in _WRITERS]: raise KeyError(f"unknown dataset(s) {bad}; known: {', '.join(_WRITERS)}")
     root = Path(root)
     targets = [(clef_nb.downstream, _WRITERS[d], lambda r: r) for d in datasets] + [_DRAWS[d] for d in datasets if d in _DRAWS]
-    with _recording(targets) as log: roots = make_fixtures(root/'fixtures', seed, datasets, scale)
+    W, own = clef_nb.downstream.WRITERS, dict(clef_nb.downstream.WRITERS)
+    with _recording(targets) as log:
+        try:
+            W.update({d: getattr(clef_nb.downstream, _WRITERS[d]) for d in datasets})   # `make_fixtures` calls its writers through `WRITERS`
+            roots = make_fixtures(root/'fixtures', seed, datasets, scale)                # in this process, so the recording sees them
+        finally: W.update(own)
     drawn = lambda d: log[f'{_DRAWS[d][0].__name__}.{_DRAWS[d][1]}'] if d in _DRAWS else []
     truth = {d: _truth(d, log[f'clef_nb.downstream.{_WRITERS[d]}'][0], drawn(d)) for d in datasets}
     caches = {}

@@ -42,6 +42,7 @@ def seed_cells(
     by:tuple=('model', 'size', 'task'), # one cell per group
 )->pd.DataFrame: # by…, n, mean, lo, hi, seeds
     "Summarise the value over pretraining seeds, one cell per group."
+    if not len(df): return pd.DataFrame(columns=[*by, 'n', 'mean', 'lo', 'hi', 'seeds'])     # a table none of whose rows has run yet
     g = df.groupby(list(by), sort=False)
     s = g.value.apply(lambda v: pd.Series(seeds_summary(v))).unstack()[['n', 'mean', 'lo', 'hi']]
     return s.join(g.seed.agg(lambda x: tuple(sorted(set(x)))).rename('seeds')).reset_index()

@@ -61,7 +61,8 @@ def test_truth_is_paired_with_the_right_records(data):
         td = task_data(name, data.caches[name])
         tt = task_truth(data, name, td)
         assert len(tt) == len(td.y)
-        assert np.abs(tt.age.to_numpy(float) - td.meta.age.to_numpy(float)).max() <= 1
+        young = td.meta.age.to_numpy(float) < 89                                     # PTB-XL writes every age above 89 as 90 (its real convention)
+        assert np.abs(tt.age.to_numpy(float) - td.meta.age.to_numpy(float))[young].max() <= 1
     td = task_data('aurora_sbp', data.caches['aurora_sbp'])
     assert np.corrcoef(task_truth(data, 'aurora_sbp', td).sbp, td.y)[0, 1] > 0.8   # baseline SBP = the participant's SBP + cuff noise
 
